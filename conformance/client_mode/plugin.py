@@ -1,0 +1,1 @@
+"""Pytest plugin for client conformance mode (placeholder until it lands)."""

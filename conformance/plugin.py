@@ -1,0 +1,1 @@
+"""Pytest plugin for the conformance suite (placeholder until the suite lands)."""

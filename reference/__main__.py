@@ -1,0 +1,43 @@
+"""Command line: `python -m reference serve --host 127.0.0.1 --port 8765 [--app module:Class]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reference", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve an app (default: the conformance app)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    serve.add_argument("--app", default="reference.apps.conformance:ConformanceApp")
+    serve.add_argument(
+        "--key", default=None, help="require this key or a token (401/403 otherwise)"
+    )
+    serve.add_argument(
+        "--transport",
+        choices=["websockets", "websockets-uvloop"],
+        default="websockets",
+        help="event loop under the websockets sans-I/O core (uvloop is optional)",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from reference.server.serve import load_app, run
+
+    app = load_app(args.app)
+    coro = run(app, args.host, args.port, args.key)
+    if args.transport == "websockets-uvloop":
+        import uvloop
+
+        uvloop.run(coro)
+    else:
+        asyncio.run(coro)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Apps the reference server hosts."""

@@ -1,0 +1,119 @@
+"""The msgpack profile of inputs and outputs (spec chapter 01-conventions, RT-CONV).
+
+Inputs are one msgpack map per binary message: nil, bool, int (64-bit range), float32/64,
+str (valid UTF-8), bin, array and map with str keys; no ext types (timestamp included), no
+trailing bytes, bounded nesting. `decode_input` enforces that profile and raises
+`ProfileError` with a reason a client can act on; `encode_output` packs with `use_bin_type`
+so bytes travel as bin and floats as float64.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+
+#: Deepest nesting the reference accepts (the top-level map is depth 1). The profile lets a
+#: server refuse more than 64 levels and requires it to refuse, not crash, beyond 1000.
+MAX_DEPTH = 64
+
+# Scalars the profile allows. `bool` is a subclass of `int`, but `type(x) in ...` is exact.
+_SCALARS = frozenset({str, int, float, bool, type(None), bytes})
+
+
+class ProfileError(ValueError):
+    """An input message is outside the msgpack profile; `reason` names the problem."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _refuse_ext(code: int, data: bytes) -> Any:
+    raise ProfileError(f"msgpack ext type {code} is not allowed; send plain maps and values")
+
+
+def _check(value: Any, depth: int) -> None:
+    """Walk containers once: str keys only, profile types only, depth bounded."""
+    if depth > MAX_DEPTH:
+        raise ProfileError(f"nesting deeper than {MAX_DEPTH} levels is not accepted")
+    if type(value) is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                raise ProfileError("map keys must be strings (msgpack str), got " + _kind(key))
+            if type(item) not in _SCALARS:
+                _check(item, depth + 1)
+    elif type(value) is list:
+        for item in value:
+            if type(item) not in _SCALARS:
+                _check(item, depth + 1)
+    else:
+        # msgpack.Timestamp (ext -1 is decoded without the ext hook) and anything else.
+        raise ProfileError("msgpack ext types (timestamp included) are not allowed")
+
+
+def _kind(value: Any) -> str:
+    return "bin" if isinstance(value, bytes) else type(value).__name__
+
+
+def decode_input(data: bytes) -> dict[str, Any]:
+    """Decode one input message and check it against the profile.
+
+    Args:
+        data: the payload of one binary WebSocket message.
+
+    Returns:
+        The decoded top-level map.
+
+    Raises:
+        ProfileError: the payload is not exactly one msgpack map within the profile.
+    """
+    try:
+        value = msgpack.unpackb(data, raw=False, strict_map_key=False, ext_hook=_refuse_ext)
+    except ProfileError:
+        raise
+    except msgpack.ExtraData:
+        raise ProfileError(
+            "trailing bytes after the msgpack object; send one map per message"
+        ) from None
+    except UnicodeDecodeError:
+        raise ProfileError(
+            "a msgpack str is not valid UTF-8; send text as UTF-8 or bytes as bin"
+        ) from None
+    except (ValueError, TypeError, msgpack.UnpackException):
+        # FormatError, StackError (deeper than the C unpacker's stack), truncated data.
+        raise ProfileError("not a valid msgpack message") from None
+    if type(value) is not dict:
+        raise ProfileError("an input must be a msgpack map, got " + _kind(value))
+    _check(value, 1)
+    return value
+
+
+class Encoder:
+    """Packs outputs; one reusable Packer per connection avoids a per-message allocation."""
+
+    __slots__ = ("_pack",)
+
+    def __init__(self) -> None:
+        self._pack = msgpack.Packer(use_bin_type=True, autoreset=True).pack
+
+    def encode(self, value: Any) -> bytes:
+        """Pack one output map.
+
+        Raises:
+            TypeError, ValueError, OverflowError: the value cannot be packed (a handler bug,
+                reported to the client as INTERNAL_ERROR).
+        """
+        data: bytes = self._pack(value)
+        return data
+
+
+def encode(value: Any) -> bytes:
+    """Pack one message with the profile's options (clients and tests)."""
+    data: bytes = msgpack.packb(value, use_bin_type=True)
+    return data
+
+
+def decode_output(data: bytes) -> Any:
+    """Decode an output message on the client side (lenient: any msgpack value)."""
+    return msgpack.unpackb(data, raw=False, strict_map_key=False)

@@ -1,0 +1,311 @@
+"""One TCP connection of the reference server (spec chapters 02-transport, 06-lifecycle, 10-http).
+
+An asyncio protocol: HTTP/1.1 parsed by httptools until a WebSocket upgrade, then frames
+parsed and produced by `websockets`' sans-I/O `ServerProtocol` (compression off: no extension
+is offered back; max message size 16 MiB, closing with 1009 above it). Routing and auth run
+before the upgrade, so an unknown path gets 404 and a missing or wrong credential 401/403
+with no 101 ever sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from typing import TYPE_CHECKING, Any, Protocol
+
+import httptools
+from websockets.datastructures import Headers
+from websockets.frames import Opcode
+from websockets.http11 import Request as WsRequest
+from websockets.protocol import State as WsState
+from websockets.server import ServerProtocol
+
+from reference.core.frames import CloseCode
+from reference.server.http import Request, parse_max_buffering, response
+
+if TYPE_CHECKING:
+    from reference.server.serve import ServerState
+
+log = logging.getLogger("reference.server")
+
+#: Largest inbound message (RT decision 10: at least 1 MiB; fal uses 16 MiB).
+MAX_MESSAGE = 16 * 1024 * 1024
+CLOSE_TIMEOUT = 5.0
+
+_BINARY = Opcode.BINARY
+_TEXT = Opcode.TEXT
+_CONT = Opcode.CONT
+_CLOSE = Opcode.CLOSE
+
+
+class FrameHandler(Protocol):
+    """What drives a WebSocket session: a realtime session or a raw endpoint."""
+
+    def on_message(self, data: bytes | str) -> None: ...
+    def on_close(self) -> None: ...
+
+
+class Connection(asyncio.Protocol):
+    """HTTP until upgrade, then WebSocket frames through `websockets`' sans-I/O protocol."""
+
+    def __init__(self, server: ServerState) -> None:
+        self.server = server
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.ws: ServerProtocol | None = None
+        self.handler: FrameHandler | None = None
+        self._request: Request | None = None
+        self._body: list[bytes] = []
+        self._pending: deque[Request] = deque()
+        self._http_busy = False
+        self._fragments: list[bytes] | None = None
+        self._fragment_text = False
+        self._paused = False
+        self._drain: asyncio.Future[None] | None = None
+        self._close_timer: asyncio.TimerHandle | None = None
+        self.closed = False
+
+    # -- asyncio protocol -----------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.server.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.server.connections.discard(self)
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+        if self._drain is not None and not self._drain.done():
+            self._drain.set_result(None)
+        handler, self.handler = self.handler, None
+        if handler is not None:
+            handler.on_close()
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        if self._drain is not None and not self._drain.done():
+            self._drain.set_result(None)
+
+    async def drain(self) -> None:
+        """Wait until the transport's buffer drains (order kept under backpressure)."""
+        if self._paused and not self.closed:
+            self._drain = asyncio.get_running_loop().create_future()
+            await self._drain
+
+    @property
+    def write_paused(self) -> bool:
+        return self._paused
+
+    def eof_received(self) -> bool | None:
+        ws = self.ws
+        if ws is not None:
+            ws.receive_eof()
+            self._process_frames(ws)
+        return None
+
+    def data_received(self, data: bytes) -> None:
+        ws = self.ws
+        if ws is not None:
+            ws.receive_data(data)
+            self._process_frames(ws)
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as exc:
+            self._upgrade(data[exc.args[0] :])
+        except httptools.HttpParserError:
+            self._write_close(response(400, {"detail": "malformed HTTP request"}, keep_alive=False))
+
+    # -- httptools callbacks ----------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        self._request = Request("", "")
+        self._body = []
+
+    def on_url(self, url: bytes) -> None:
+        assert self._request is not None
+        self._request.target += url.decode("latin-1")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        assert self._request is not None
+        self._request.headers.append((name.decode("latin-1"), value.decode("latin-1")))
+
+    def on_body(self, body: bytes) -> None:
+        self._body.append(body)
+        if sum(map(len, self._body)) > MAX_MESSAGE:
+            self._write_close(
+                response(413, {"detail": "request body over 16 MiB"}, keep_alive=False)
+            )
+
+    def on_message_complete(self) -> None:
+        request = self._request
+        if request is None or self.parser.should_upgrade():
+            return  # the upgrade is handled when the parser stops with HttpParserUpgrade
+        request.method = self.parser.get_method().decode("latin-1")
+        request.body = b"".join(self._body)
+        self._pending.append(request)
+        if not self._http_busy:
+            self._http_busy = True
+            asyncio.get_running_loop().create_task(self._serve_http())
+
+    # -- HTTP -----------------------------------------------------------------------------
+    async def _serve_http(self) -> None:
+        """Answer pipelined requests one by one, in order."""
+        from reference.server.httpapp import handle_http
+
+        try:
+            while self._pending and not self.closed:
+                request = self._pending.popleft()
+                keep_alive = self.parser.should_keep_alive()
+                data = await handle_http(self.server, request, keep_alive)
+                if self.transport is not None and not self.closed:
+                    self.transport.write(data)
+                    if not keep_alive:
+                        self.transport.close()
+        finally:
+            self._http_busy = False
+
+    def _write_close(self, data: bytes) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.write(data)
+            self.transport.close()
+            self.closed = True
+
+    # -- upgrade --------------------------------------------------------------------------
+    def _upgrade(self, rest: bytes) -> None:
+        request = self._request
+        if request is None:
+            return
+        request.method = "GET"
+        server = self.server
+        refused = server.auth.check(request)
+        if refused is not None:
+            detail = "credentials required" if refused == 401 else "credentials not accepted"
+            self._write_close(response(refused, {"detail": detail}, keep_alive=False))
+            return
+        route = server.router.resolve(request.path, websocket=True)
+        if route is None or server.stopping:
+            status = 503 if server.stopping else 404
+            self._write_close(
+                response(status, {"detail": f"Path {request.path} not found"}, keep_alive=False)
+            )
+            return
+        handshake = ServerProtocol(max_size=MAX_MESSAGE)  # no extensions: compression off
+        reply = handshake.accept(WsRequest(request.target, Headers(request.headers)))
+        if reply.status_code != 101:
+            self._write_close(reply.serialize())
+            return
+        self.ws = ServerProtocol(state=WsState.OPEN, max_size=MAX_MESSAGE)
+        if route.kind == "realtime":
+            from reference.server.realtime import RealtimeDriver
+
+            assert self.transport is not None
+            self.transport.write(reply.serialize())
+            self.handler = RealtimeDriver(self, route, parse_max_buffering(request.query))
+        else:
+            from reference.server.raw import RawDriver
+
+            self.handler = RawDriver(self, route, request, reply.serialize())
+        if rest:
+            self.data_received(rest)
+
+    # -- WebSocket frames -----------------------------------------------------------------
+    def _process_frames(self, ws: ServerProtocol) -> None:
+        handler = self.handler
+        events: list[Any] = ws.events_received()
+        for frame in events:
+            opcode = frame.opcode
+            if frame.fin and (opcode is _BINARY or opcode is _TEXT):
+                if opcode is _BINARY:
+                    payload: bytes | str = frame.data
+                else:
+                    try:
+                        payload = frame.data.decode()
+                    except UnicodeDecodeError:
+                        ws.fail(CloseCode.INVALID_DATA, "invalid UTF-8 in a text message")
+                        break
+                if handler is not None:
+                    handler.on_message(payload)
+            elif opcode is _BINARY or opcode is _TEXT:
+                self._fragments = [frame.data]
+                self._fragment_text = opcode is _TEXT
+            elif opcode is _CONT and self._fragments is not None:
+                self._fragments.append(frame.data)
+                if frame.fin:
+                    data = b"".join(self._fragments)
+                    self._fragments = None
+                    if self._fragment_text:
+                        try:
+                            text = data.decode()
+                        except UnicodeDecodeError:
+                            ws.fail(CloseCode.INVALID_DATA, "invalid UTF-8 in a text message")
+                            break
+                        if handler is not None:
+                            handler.on_message(text)
+                    elif handler is not None:
+                        handler.on_message(data)
+            elif opcode is _CLOSE and handler is not None:
+                self.handler = None
+                handler.on_close()  # pending outputs are discarded (RT decision 9)
+        self.flush()
+
+    def flush(self) -> None:
+        """Write what the sans-I/O protocol produced; an empty chunk means end of stream."""
+        ws = self.ws
+        transport = self.transport
+        if ws is None or transport is None:
+            return
+        for chunk in ws.data_to_send():
+            if chunk:
+                if not self.closed:
+                    transport.write(chunk)
+            else:
+                self.closed = True
+                transport.close()
+
+    def send_binary(self, data: bytes) -> None:
+        ws = self.ws
+        if ws is not None and ws.state is WsState.OPEN and not self.closed:
+            ws.send_binary(data)
+            self.flush()
+
+    def send_text(self, text: str) -> None:
+        ws = self.ws
+        if ws is not None and ws.state is WsState.OPEN and not self.closed:
+            ws.send_text(text.encode())
+            self.flush()
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Start the closing handshake; drop the TCP connection if the peer never answers."""
+        ws = self.ws
+        if ws is None:
+            if self.transport is not None and not self.closed:
+                self.transport.close()
+            return
+        if ws.state is WsState.OPEN:
+            ws.send_close(code, reason)
+            self.flush()
+        if self._close_timer is None and not self.closed:
+            loop = asyncio.get_running_loop()
+            self._close_timer = loop.call_later(CLOSE_TIMEOUT, self._abort)
+
+    def _abort(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.abort()
+
+    def shutdown(self) -> None:
+        """Server stopping: close sessions with 1001, idle HTTP connections at once."""
+        if self.ws is not None:
+            self.close(CloseCode.GOING_AWAY, "server shutdown")
+        elif not self._http_busy and self.transport is not None:
+            self.transport.close()
+
+
+def describe(exc: BaseException) -> str:
+    """A short reason for an error frame: the message, else the exception's class name."""
+    text = str(exc)
+    return text if text else type(exc).__name__

@@ -1,0 +1,221 @@
+"""Serving one realtime session (spec chapters 04-messages, 07-flow-control, 08-streaming).
+
+The `RealtimeDriver` feeds received messages to the sans-I/O `Session` and runs one worker
+task that takes work in order, calls the app's handler and writes outputs. One writer per
+connection keeps outputs and error frames in input order, also under backpressure (the
+worker waits for the transport to drain before the next output) and in streaming modes.
+
+Robust behaviour (profile "robust"): a bad input gets INVALID_INPUT and the session goes on;
+a handler failure on one unary input gets INTERNAL_ERROR for that input and the session goes
+on; a client leaving mid-reply cancels the worker silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from reference.app import to_output
+from reference.core.codec import Encoder
+from reference.core.frames import TIMEOUT_REASON, CloseCode, ErrorCode, error_frame
+from reference.core.session import Mode, Rejected, Session, State
+
+if TYPE_CHECKING:
+    from reference.server.connection import Connection
+    from reference.server.http import Route
+
+log = logging.getLogger("reference.server")
+
+ENDED_BEFORE_SERVED = "the session ended before this input was served; send it on a new connection"
+
+
+class RealtimeDriver:
+    """Connects a `Session` to a connection and an app handler."""
+
+    def __init__(self, conn: Connection, route: Route, max_buffering: int | None) -> None:
+        assert route.config is not None
+        self.conn = conn
+        self.route = route
+        self.loop = asyncio.get_running_loop()
+        config = route.config.with_max_buffering(max_buffering)
+        self.session = Session(config, route.validate, self.loop.time())
+        self.encode = Encoder().encode
+        self._waiter: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        deadline = self.session.deadline()
+        if deadline is not None:
+            self._timer = self.loop.call_at(deadline, self._on_timer)
+        self.task = self.loop.create_task(self._run())
+
+    # -- from the connection ----------------------------------------------------------------
+    def on_message(self, data: bytes | str) -> None:
+        if type(data) is bytes:
+            self.session.receive_binary(data, self.loop.time())
+        else:
+            self.session.receive_text(str(data), self.loop.time())
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def on_close(self) -> None:
+        """The client closed or left: discard pending work; this is not an error."""
+        self.session.peer_closed()
+        if self._timer is not None:
+            self._timer.cancel()
+        self.task.cancel()
+
+    def _on_timer(self) -> None:
+        # Lazy timer: re-armed only when it fires, not on every message.
+        deadline = self.session.check_timeout(self.loop.time())
+        if deadline is not None:
+            self._timer = self.loop.call_at(deadline, self._on_timer)
+            return
+        self._timer = None
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # -- the worker --------------------------------------------------------------------------
+    async def _wait(self) -> None:
+        self._waiter = self.loop.create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    def _error(self, code: str, reason: str) -> None:
+        self.conn.send_text(error_frame(code, reason))
+
+    async def _send(self, value: Any) -> None:
+        self.conn.send_binary(self.encode(to_output(value)))
+        if self.conn.write_paused:
+            await self.conn.drain()
+
+    async def _call(self, args: list[Any]) -> Any:
+        handler = self.route.handler
+        if self.route.is_async:
+            return await handler(*args)
+        return await self.loop.run_in_executor(None, functools.partial(handler, *args))
+
+    async def _run(self) -> None:
+        mode = self.session.config.mode
+        try:
+            if mode is Mode.UNARY:
+                await self._unary()
+            elif mode is Mode.SERVER_STREAMING:
+                await self._server_streaming()
+            else:
+                await self._input_streaming(bidi=mode is Mode.BIDI)
+        except asyncio.CancelledError:
+            return  # the client left or the server is stopping
+        except Exception as exc:  # a streaming handler failed: report, then end normally
+            log.exception("realtime handler failed on %s", self.route.path)
+            from reference.server.connection import describe
+
+            self._error(ErrorCode.INTERNAL_ERROR, describe(exc))
+            self._finish(send_timeout=False)
+            return
+        self._finish(send_timeout=True)
+
+    def _finish(self, *, send_timeout: bool) -> None:
+        """Report rejections still queued, then TIMEOUT (the normal end) and close 1000."""
+        session = self.session
+        if session.state is State.CLOSED:
+            return
+        while True:
+            work = session.next_work()
+            if work is None:
+                break
+            reason = work.reason if isinstance(work, Rejected) else ENDED_BEFORE_SERVED
+            for _ in work if type(work) is list else (work,):
+                self._error(ErrorCode.INVALID_INPUT, reason)
+        if send_timeout:
+            self._error(ErrorCode.TIMEOUT, TIMEOUT_REASON)
+        session.end()
+        if self._timer is not None:
+            self._timer.cancel()
+        self.conn.close(CloseCode.NORMAL)
+
+    async def _unary(self) -> None:
+        session = self.session
+        conn = self.conn
+        encode = self.encode
+        while True:
+            work = session.next_work()
+            if work is None:
+                if session.finished:
+                    return
+                await self._wait()
+                continue
+            if isinstance(work, Rejected):
+                self._error(ErrorCode.INVALID_INPUT, work.reason)
+                continue
+            try:
+                data = encode(to_output(await self._call(work)))
+            except Exception as exc:
+                # One failing input does not end the session (robust profile).
+                log.exception("realtime handler failed on %s", self.route.path)
+                from reference.server.connection import describe
+
+                self._error(ErrorCode.INTERNAL_ERROR, describe(exc))
+                continue
+            conn.send_binary(data)
+            if conn.write_paused:
+                await conn.drain()
+
+    async def _next_input(self) -> list[Any] | None:
+        """The next accepted input; rejections on the way are reported in order."""
+        session = self.session
+        while True:
+            work = session.next_work()
+            if work is None:
+                if session.state is not State.OPEN:
+                    return None
+                await self._wait()
+            elif isinstance(work, Rejected):
+                self._error(ErrorCode.INVALID_INPUT, work.reason)
+            else:
+                return work
+
+    async def _server_streaming(self) -> None:
+        first = await self._next_input()
+        if first is None:
+            return  # idle timeout before any input
+        result = self.route.handler(first[0])
+        if inspect.isawaitable(result):
+            result = await result
+        if hasattr(result, "__aiter__"):
+            async for item in result:
+                await self._send(item)
+        else:
+            iterator = iter(result)
+            done = object()
+            while True:
+                item = await self.loop.run_in_executor(None, next, iterator, done)
+                if item is done:
+                    break
+                await self._send(item)
+        self.session.close_input()
+
+    async def _inputs(self) -> AsyncIterator[Any]:
+        while True:
+            work = await self._next_input()
+            if work is None:
+                return
+            for item in work:
+                yield item
+
+    async def _input_streaming(self, *, bidi: bool) -> None:
+        result = self.route.handler(self._inputs())
+        if bidi:
+            if inspect.isawaitable(result):
+                result = await result
+            async for item in result:
+                await self._send(item)
+        else:
+            await self._send(await result)
+        self.session.close_input()

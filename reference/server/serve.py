@@ -1,0 +1,119 @@
+"""Starting and stopping the reference server (spec chapter 02-transport).
+
+`serve()` binds the app's routes to one listening socket; `run()` is what the CLI calls:
+it prints the URL line when ready (flushed) and stops on SIGINT/SIGTERM, closing every
+WebSocket session with 1001 before exiting 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import signal
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from reference.app import App, input_model, make_validator
+from reference.server.connection import Connection
+from reference.server.http import Auth, Route, Router
+
+SHUTDOWN_GRACE = 2.0
+
+
+@dataclass
+class ServerState:
+    """What every connection of one server shares."""
+
+    router: Router
+    auth: Auth
+    connections: set[Connection] = field(default_factory=set)
+    stopping: bool = False
+
+
+def build_routes(app: App) -> list[Route]:
+    """Bind the decorated methods of `app` to routes."""
+    routes = []
+    for name, spec in type(app).route_specs():
+        handler = getattr(app, name)
+        func = getattr(type(app), name)
+        is_async = inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func)
+        model = input_model(func)
+        if spec.kind == "raw" and not inspect.iscoroutinefunction(func):
+            raise TypeError(f"raw WebSocket endpoint {name} must be defined with async def")
+        routes.append(
+            Route(
+                spec.kind, spec.path, handler, is_async, spec.config, make_validator(model), model
+            )
+        )
+    return routes
+
+
+class Server:
+    """A running reference server."""
+
+    def __init__(self, state: ServerState, server: asyncio.Server) -> None:
+        self.state = state
+        self._server = server
+
+    @property
+    def port(self) -> int:
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    @property
+    def url(self) -> str:
+        host = self._server.sockets[0].getsockname()[0]
+        return f"ws://{host}:{self.port}"
+
+    async def stop(self) -> None:
+        """Stop accepting, close sessions with 1001, wait briefly for them to go."""
+        self.state.stopping = True
+        self._server.close()
+        for conn in list(self.state.connections):
+            conn.shutdown()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SHUTDOWN_GRACE
+        while self.state.connections and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        for conn in list(self.state.connections):
+            if conn.transport is not None:
+                conn.transport.abort()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._server.wait_closed(), 1.0)
+
+
+async def serve(
+    app: App, host: str = "127.0.0.1", port: int = 8765, key: str | None = None
+) -> Server:
+    """Start serving `app`; returns once the socket listens."""
+    app.setup()
+    state = ServerState(Router(build_routes(app)), Auth(key))
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: Connection(state), host, port, backlog=1024)
+    return Server(state, server)
+
+
+def load_app(spec: str) -> App:
+    """Instantiate `module:Class`."""
+    import importlib
+
+    module_name, _, class_name = spec.partition(":")
+    if not class_name:
+        raise SystemExit(f"--app takes module:Class, got {spec!r}")
+    cls: Any = getattr(importlib.import_module(module_name), class_name)
+    return cls()  # type: ignore[no-any-return]
+
+
+async def run(app: App, host: str, port: int, key: str | None) -> None:
+    """Serve until SIGINT/SIGTERM; print the URL line when ready."""
+    server = await serve(app, host, port, key)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"ws://{host}:{server.port}", flush=True)
+    sys.stdout.flush()
+    await stop.wait()
+    await server.stop()

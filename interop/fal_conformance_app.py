@@ -1,0 +1,125 @@
+# mypy: disallow-subclassing-any=False, disallow-untyped-decorators=False
+"""The conformance app (spec chapter 13) written as a real `fal.App`, the way a fal user writes it.
+
+Runs only in the fal peer venv (`.venv-fal/`, see `interop.fal_env`); `interop.serve_fal`
+serves it on 127.0.0.1 through fal's own FastAPI builder. Every optional feature fal can host
+is here: delay, handler-error, server-streaming, bidi, client-streaming, session-timeout,
+buffering, batching; gateway-paths come from `FAL_APP_ROOT_PATH` (set by `serve_fal`).
+The behaviour on the wire is fal 1.83.0's own realtime template, quirks included.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import fal
+from fastapi import WebSocket  # type: ignore[import-not-found]
+from pydantic import BaseModel, Field
+from starlette.websockets import WebSocketDisconnect  # type: ignore[import-not-found]
+
+
+class EchoInput(BaseModel):
+    """Input of the unary routes; extra keys are ignored (pydantic's default)."""
+
+    prompt: str
+    delay_ms: int = Field(default=0, ge=0, le=10_000)
+    fail: bool = False
+
+
+class StreamInput(BaseModel):
+    """Input of the server-streaming route: `count` outputs `prompt-0` .. `prompt-{count-1}`."""
+
+    prompt: str
+    count: int = Field(ge=0, le=1000)
+
+
+class PromptInput(BaseModel):
+    """Input of the bidi and client-streaming routes."""
+
+    prompt: str
+
+
+class Output(BaseModel):
+    """Every output of the conformance app."""
+
+    output: str
+
+
+async def _answer(inp: EchoInput) -> Output:
+    # `delay` and `handler-error` features.
+    if inp.delay_ms:
+        await asyncio.sleep(inp.delay_ms / 1000)
+    if inp.fail:
+        raise RuntimeError("requested failure")
+    return Output(output=inp.prompt)
+
+
+class ConformanceApp(fal.App):
+    """WS /realtime (+ optional routes), HTTP POST /, GET /health (fal's), raw WS /echo."""
+
+    keep_alive = 60
+
+    @fal.endpoint("/")
+    async def generate(self, inp: EchoInput) -> Output:
+        """HTTP JSON: the same output as /realtime for the same input (422 on validation)."""
+        return await _answer(inp)
+
+    @fal.realtime("/realtime")
+    async def realtime(self, inp: EchoInput) -> Output:
+        """Unary: one output per input, default unbounded FIFO."""
+        return await _answer(inp)
+
+    @fal.realtime("/realtime/stream")
+    async def stream(self, inp: StreamInput) -> AsyncIterator[Output]:
+        """server-streaming: one input, `count` outputs, then fal's TIMEOUT frame + close."""
+        for index in range(inp.count):
+            yield Output(output=f"{inp.prompt}-{index}")
+
+    @fal.realtime("/realtime/bidi", session_timeout=1.0)
+    async def bidi(self, inputs: AsyncIterator[PromptInput]) -> AsyncIterator[Output]:
+        """bidi: each input answered as it arrives; ends 1 s after the last input."""
+        async for inp in inputs:
+            yield Output(output=inp.prompt)
+
+    @fal.realtime("/realtime/collect", session_timeout=0.5)
+    async def collect(self, inputs: AsyncIterator[PromptInput]) -> Output:
+        """client-streaming: all prompts joined by spaces, once the client is idle 0.5 s."""
+        prompts = [inp.prompt async for inp in inputs]
+        return Output(output=" ".join(prompts))
+
+    @fal.realtime("/realtime/timeout", session_timeout=1.0)
+    async def timeout(self, inp: EchoInput) -> Output:
+        """session-timeout: unary echo; TIMEOUT + close 1000 after 1 s without input."""
+        return await _answer(inp)
+
+    @fal.realtime("/realtime/latest", buffering=2)
+    async def latest(self, inp: EchoInput) -> Output:
+        """buffering: unary echo with a latest-wins queue of 2 pending inputs."""
+        return await _answer(inp)
+
+    @fal.realtime("/realtime/batch", max_batch_size=4)
+    async def batch(self, first: EchoInput, *more: EchoInput) -> Output:
+        """batching: fal passes up to 4 queued inputs as positional arguments."""
+        batch = (first, *more)
+        delay_ms = max(inp.delay_ms for inp in batch)
+        if delay_ms:
+            await asyncio.sleep(delay_ms / 1000)
+        return Output(output=",".join(inp.prompt for inp in batch))
+
+    @fal.endpoint("/echo", is_websocket=True)
+    async def echo(self, websocket: WebSocket) -> None:
+        """Raw WebSocket: text m -> m-0, m-1, m-2, close 1000; binary b -> b (echo)."""
+        await websocket.accept()
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                if message.get("text") is not None:
+                    text = message["text"]
+                    for index in range(3):
+                        await websocket.send_text(f"{text}-{index}")
+                    await websocket.close(1000)
+                    return
+                await websocket.send_bytes(message.get("bytes") or b"")
+        except WebSocketDisconnect:
+            return

@@ -1,0 +1,163 @@
+"""A minimal client that follows the adapter contract and every client requirement.
+
+The broken clients next to it subclass it and break one or a few requirements each; run it
+directly to see it pass (`pytest conformance --client-cmd "python .../_minimal.py"`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.request
+from typing import Any
+from urllib.parse import quote
+
+import msgpack
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.sync.client import ClientConnection, connect
+
+Event = dict[str, Any]
+
+
+def from_json(value: Any) -> Any:
+    """Restore ``{"$bytes": hex}`` to bytes (adapter contract)."""
+    if isinstance(value, dict):
+        if set(value) == {"$bytes"}:
+            return bytes.fromhex(value["$bytes"])
+        return {k: from_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_json(v) for v in value]
+    return value
+
+
+def to_json(value: Any) -> Any:
+    """Replace bytes by ``{"$bytes": hex}`` (adapter contract)."""
+    if isinstance(value, bytes):
+        return {"$bytes": value.hex()}
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    return value
+
+
+class MinimalClient:
+    """Connect, send RT_INPUTS, print events until the session ends."""
+
+    compression: str | None = "deflate"
+    max_size: int | None = 64 * 1024 * 1024
+
+    def __init__(self) -> None:
+        env = os.environ
+        self.base = env["RT_SERVER_URL"].rstrip("/")
+        self.app_id = env.get("RT_APP_ID", "local/conformance-app")
+        self.path = env.get("RT_PATH", "/realtime")
+        self.inputs = from_json(json.loads(env.get("RT_INPUTS", "[]")))
+        self.token = env.get("RT_TOKEN")
+        self.key = env.get("RT_KEY")
+        self.rest = env.get("RT_REST_URL")
+        self.recv_timeout = float(env.get("RT_RECV_TIMEOUT", "5"))
+
+    def emit(self, event: Event) -> None:
+        """Print one event as a JSON line."""
+        sys.stdout.write(json.dumps(event) + "\n")
+        sys.stdout.flush()
+
+    def fetch_token(self) -> str:
+        """Exchange the key for a token at the REST endpoint."""
+        alias = self.app_id.split("/")[-1]
+        body = json.dumps({"allowed_apps": [alias], "token_expiration": 120}).encode()
+        request = urllib.request.Request(
+            f"{self.rest}/tokens/",
+            data=body,
+            method="POST",
+            headers={"Authorization": f"Key {self.key}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            payload = json.loads(response.read())
+        return payload if isinstance(payload, str) else str(payload["token"])
+
+    def url(self, token: str | None) -> str:
+        """The gateway-form URL: base, app id, path, token query."""
+        url = f"{self.base}/{self.app_id}{self.path}"
+        if token is not None:
+            url += f"?fal_jwt_token={quote(token)}"
+        return url
+
+    def headers(self) -> dict[str, str]:
+        """Handshake headers: the key, when no token is used."""
+        if self.token is None and self.key is not None and self.rest is None:
+            return {"Authorization": f"Key {self.key}"}
+        return {}
+
+    def encode(self, value: Any) -> bytes | str:
+        """One input: a msgpack map in a binary frame."""
+        return bytes(msgpack.packb(value, use_bin_type=True))
+
+    def on_text(self, text: str) -> Event | None:
+        """A text frame: an x-fal-error becomes an error event; everything else is ignored."""
+        try:
+            frame = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(frame, dict) or frame.get("type") != "x-fal-error":
+            return None
+        if frame.get("error") == "TIMEOUT":
+            return None  # the session ends normally
+        return {"event": "error", "code": frame.get("error"), "reason": frame.get("reason", "")}
+
+    def on_binary(self, data: bytes) -> Event | None:
+        """A binary frame: one msgpack output."""
+        return {"event": "output", "data": to_json(msgpack.unpackb(data, raw=False))}
+
+    def closed_event(self, ws: ClientConnection) -> Event:
+        """How the session ended, from the close frames seen."""
+        rcvd = ws.protocol.close_rcvd
+        return {
+            "event": "closed",
+            "code": rcvd.code if rcvd is not None else None,
+            "clean": rcvd is not None and ws.protocol.close_sent is not None,
+        }
+
+    def session(self, ws: ClientConnection) -> None:
+        """Send every input, then print what arrives until the end."""
+        for value in self.inputs:
+            ws.send(self.encode(value))
+        while True:
+            try:
+                message = ws.recv(timeout=self.recv_timeout)
+            except TimeoutError:
+                self.emit({"event": "timeout"})
+                ws.close(1000)
+                return
+            except ConnectionClosed:
+                self.emit(self.closed_event(ws))
+                return
+            event = self.on_text(message) if isinstance(message, str) else self.on_binary(message)
+            if event is not None:
+                self.emit(event)
+
+    def main(self) -> int:
+        """Run the adapter; exit 0 when the session ended."""
+        try:
+            token = self.token
+            if token is None and self.key is not None and self.rest is not None:
+                token = self.fetch_token()
+            with connect(
+                self.url(token),
+                additional_headers=self.headers(),
+                compression=self.compression,
+                max_size=self.max_size,
+                proxy=None,
+                open_timeout=10,
+                close_timeout=5,
+            ) as ws:
+                self.session(ws)
+        except (InvalidHandshake, OSError) as exc:
+            self.emit({"event": "exception", "type": type(exc).__name__, "message": str(exc)})
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(MinimalClient().main())

@@ -50,6 +50,9 @@ FAULTS: dict[str, str] = {
     "bidi-no-timeout": "/realtime/bidi never ends an idle session",
     "collect-per-input": "/realtime/collect answers every input instead of one joined output",
     "buffering-fifo": "/realtime/latest keeps every pending input (no latest-wins)",
+    "error-for-dropped-input": "/realtime/latest answers an input it drops with an error frame",
+    "drop-when-slow": "an output is dropped when the client reads slowly (send buffer full)",
+    "reorder-when-slow": "outputs are swapped pairwise when the client reads slowly",
     "batch-per-input": "/realtime/batch answers each input of a batch separately",
 }
 
@@ -157,6 +160,8 @@ class Session:
         self.ended = False
 
     async def output(self, value: dict[str, Any]) -> None:
+        if "drop-when-slow" in self.faults and self.conn.backlog:
+            return
         if "text-outputs" in self.faults:
             await self.conn.send_text(json.dumps(value))
         else:
@@ -216,14 +221,22 @@ class Session:
 class Inbox:
     """Inputs read from the connection, waiting for the handler (optionally latest-wins)."""
 
-    def __init__(self, conn: WsConnection, maxlen: int | None = None) -> None:
+    def __init__(
+        self,
+        conn: WsConnection,
+        maxlen: int | None = None,
+        on_drop: Callable[[], None] | None = None,
+    ) -> None:
         self._items: collections.deque[str | bytes] = collections.deque(maxlen=maxlen)
+        self._on_drop = on_drop
         self._changed = asyncio.Event()
         self.closed = False
         self._task = asyncio.create_task(self._fill(conn))
 
     async def _fill(self, conn: WsConnection) -> None:
         while (message := await conn.recv()) is not None:
+            if self._on_drop is not None and len(self._items) == self._items.maxlen:
+                self._on_drop()
             self._items.append(message)  # a full deque drops its oldest item: latest wins
             self._changed.set()
         self.closed = True

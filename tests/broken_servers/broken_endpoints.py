@@ -13,6 +13,8 @@ from broken_wire import WsConnection
 
 #: How long a held-back output waits for its successor (fault `reorder-outputs`) before it goes.
 REORDER_HOLD_S = 0.2
+#: How long a finished server stream waits for inputs still in flight before it ends.
+STREAM_LINGER_S = 0.05
 
 
 class Outputs:
@@ -30,6 +32,10 @@ class Outputs:
         if "drop-output" in faults and index == 1:
             return
         if "reorder-outputs" in faults and self.held is None and index % 2 == 0:
+            self.held = value
+            return
+        slow = self._session.conn.backlog > 0
+        if "reorder-when-slow" in faults and self.held is None and slow:
             self.held = value
             return
         await self._session.output(value)
@@ -61,7 +67,15 @@ async def unary(
 ) -> None:
     """One output per input (per batch), in input order, until the client leaves or idles out."""
     session = Session(conn, faults)
-    inbox = Inbox(conn, maxlen=buffering)
+    tasks: set[asyncio.Task[None]] = set()
+
+    def report_drop() -> None:  # fault `error-for-dropped-input`
+        task = asyncio.create_task(session.error("INVALID_INPUT", "input dropped (buffering)"))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    on_drop = report_drop if "error-for-dropped-input" in faults else None
+    inbox = Inbox(conn, maxlen=buffering, on_drop=on_drop)
     outputs = Outputs(session)
     try:
         while not session.ended:
@@ -204,6 +218,9 @@ async def _stream(session: Session, inbox: Inbox, request: Request) -> None:
     for text in texts:
         await session.output({"output": text})
         await asyncio.sleep(0)  # let later inputs be read while the stream runs
+    # Inputs sent right behind the first may still be in flight: give them a moment, so they
+    # are answered (RT-STREAM) rather than cut off by the end of the session.
+    await asyncio.sleep(STREAM_LINGER_S)
     while len(inbox) and "stream-ignores-extra-inputs" not in faults:
         await inbox.get()
         await session.bad_input(InvalidInput("one input per server-streaming connection"))

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
-from websockets.frames import Frame, Opcode
+from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
@@ -19,14 +20,23 @@ from websockets.server import ServerProtocol
 CLOSE_DEADLINE_S = 5.0
 
 
-class QuietPingProtocol(ServerProtocol):
-    """A `ServerProtocol` that does not answer pings (fault `no-pong`)."""
+class FaultyProtocol(ServerProtocol):
+    """A `ServerProtocol` with switches for the faults below the app (spec 06-lifecycle)."""
+
+    def __init__(self, faults: frozenset[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.faults = faults
 
     def recv_frame(self, frame: Frame) -> None:
-        if frame.opcode is Opcode.PING:
+        if frame.opcode is Opcode.PING and "no-pong" in self.faults:
             self.events.append(frame)
             return
         super().recv_frame(frame)
+
+    def fail(self, code: CloseCode | int, reason: str = "") -> None:
+        if code == CloseCode.PROTOCOL_ERROR and "protocol-error-1011" in self.faults:
+            code = CloseCode.INTERNAL_ERROR
+        super().fail(code, reason)
 
 
 class WsConnection:
@@ -39,6 +49,7 @@ class WsConnection:
         writer: asyncio.StreamWriter,
         *,
         drop_tcp_above: int | None = None,
+        drop_tcp_on_close: bool = False,
     ) -> None:
         """Wrap a protocol whose handshake has been answered with 101.
 
@@ -48,11 +59,14 @@ class WsConnection:
             writer: the socket's writer.
             drop_tcp_above: drop the TCP connection (no close frame) when a message grows
                 beyond this many bytes; a fault switch, None when the protocol enforces limits.
+            drop_tcp_on_close: answer a client's close frame by dropping the TCP connection
+                (fault `no-close-reply`).
         """
         self._protocol = protocol
         self._reader = reader
         self._writer = writer
         self._drop_tcp_above = drop_tcp_above
+        self._drop_tcp_on_close = drop_tcp_on_close
         self._messages: asyncio.Queue[str | bytes | None] = asyncio.Queue()
         self._fragments: list[bytes] = []
         self._fragment_opcode: Opcode | None = None
@@ -85,6 +99,8 @@ class WsConnection:
                 for event in self._protocol.events_received():
                     if isinstance(event, Frame):
                         self._on_frame(event)
+                        if event.opcode is Opcode.CLOSE and self._drop_tcp_on_close:
+                            self.abort()
                 self._flush()
                 if self._writer.is_closing():  # close received, protocol failure, abort
                     break
@@ -123,6 +139,11 @@ class WsConnection:
     def open(self) -> bool:
         """Whether messages can still be sent."""
         return self._protocol.state is State.OPEN and not self._writer.is_closing()
+
+    @property
+    def backlog(self) -> int:
+        """Bytes written but not yet taken by the kernel (non-zero: the client reads slowly)."""
+        return self._writer.transport.get_write_buffer_size()
 
     async def send_text(self, text: str) -> None:
         """Send one text message (dropped silently when the connection is no longer open)."""

@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from broken_app import FAULTS as APP_FAULTS
 from broken_app import InvalidInput, validate
 from broken_endpoints import ENDPOINTS
-from broken_wire import QuietPingProtocol, WsConnection
+from broken_wire import FaultyProtocol, WsConnection
 from websockets.datastructures import Headers
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 from websockets.http11 import Request, Response
-from websockets.server import ServerProtocol
 
 #: Largest inbound message accepted (spec 02: at least 1 MiB; the reference and fal use 16 MiB).
 MAX_MESSAGE = 16 * 2**20
@@ -43,6 +42,8 @@ SERVER_FAULTS: dict[str, str] = {
     "no-1009-drop": "a message over the size limit drops the TCP connection (no close frame)",
     "small-size-limit": "messages over 512 KiB are refused with 1009 (spec: at least 1 MiB)",
     "no-pong": "pings are never answered",
+    "protocol-error-1011": "a framing violation by the client is closed with 1011, not 1002",
+    "no-close-reply": "a client's close frame is answered by dropping the TCP connection",
     "http-disagrees": "HTTP POST / answers a different output than realtime",
     "http-validation-200": "HTTP POST / answers 200 with an error body to an invalid input",
     "health-broken": "GET /health answers 503",
@@ -121,8 +122,7 @@ async def serve_websocket(
         limit = 512 * 1024
     elif "no-1009-accept" in faults or "no-1009-drop" in faults:
         limit = None
-    protocol_class = QuietPingProtocol if "no-pong" in faults else ServerProtocol
-    protocol = protocol_class(extensions=[ServerPerMessageDeflateFactory()], max_size=limit)
+    protocol = FaultyProtocol(faults, extensions=[ServerPerMessageDeflateFactory()], max_size=limit)
     protocol.receive_data(head)
     request = protocol.events_received()[0]
     assert isinstance(request, Request)
@@ -140,7 +140,13 @@ async def serve_websocket(
     path = route(urllib.parse.urlsplit(request.path).path, config)
     assert path is not None
     drop_above = MAX_MESSAGE if "no-1009-drop" in faults else None
-    conn = WsConnection(protocol, reader, writer, drop_tcp_above=drop_above)
+    conn = WsConnection(
+        protocol,
+        reader,
+        writer,
+        drop_tcp_above=drop_above,
+        drop_tcp_on_close="no-close-reply" in faults,
+    )
     try:
         await ENDPOINTS[path](conn, faults)
     finally:

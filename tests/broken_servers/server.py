@@ -234,6 +234,8 @@ async def handle(
             await serve_http(method, target, headers, reader, writer, config)
     except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, ConnectionError):
         writer.close()
+    except asyncio.CancelledError:  # the server is stopping: end quietly, no traceback
+        writer.transport.abort()
 
 
 async def main(host: str, port: int, config: Config) -> None:

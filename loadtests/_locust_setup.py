@@ -1,0 +1,251 @@
+"""Wire the load tests into Locust: options, defaults, scenarios, latency reports (load tests).
+
+`install(events)` is called once by `loadtests/locustfile.py`; importing this module does
+nothing. It:
+
+* reads `loadtests/locust.conf` as a default config file (so `locust -f loadtests` alone binds
+  the web UI to 127.0.0.1 and targets ws://127.0.0.1:8765), below ./locust.conf and the CLI;
+* adds the options `--rate-per-user`, `--payload-rate`, `--idle-interval`, `--reply-timeout`,
+  `--latency-prefix`;
+* gives every headless run a time limit (`DEFAULT_RUN_TIME_S` when none was set);
+* runs only the default scenario when neither user classes nor tags were chosen, and drops the
+  user classes that a tag selection leaves without tasks;
+* records every request Locust sees into a `LatencyRecorder`; workers send theirs to the master
+  with each stats report and once more when they stop; the master adds them up;
+* at the end of every run prints the microsecond table and writes `<prefix>_latency_us.json`
+  and `.csv`, and serves the same JSON at `/latency-us` in the web UI.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from loadtests._recorder import LatencyRecorder
+
+CONFIG_FILE = Path(__file__).with_name("locust.conf")
+DEFAULT_RUN_TIME_S = 60
+DEFAULT_RESULTS_PREFIX = "loadtest_results/locust"
+DEFAULT_USER_CLASSES = ("PacedRealtimeUser",)
+MESSAGE_TYPE = "rt_latency"
+REPORT_KEY = "rt_latency"
+
+logger = logging.getLogger("loadtests")
+console = logging.getLogger("locust.stats_logger")  # where Locust prints its own tables
+
+recorder = LatencyRecorder()
+"""This process's samples (on a master: the sum of its workers')."""
+
+
+class _State:
+    """What the writer needs to know about the running process."""
+
+    installed = False
+    written_version = -1
+    environment: Any = None
+    run_started = False
+    worker_prefix: str | None = None
+    """A worker's own --latency-prefix (the master overwrites the option with its own)."""
+
+
+def install(events: Any) -> None:
+    """Register every listener on Locust's event hooks (idempotent)."""
+    if _State.installed:
+        return
+    _State.installed = True
+    events.init_command_line_parser.add_listener(_add_options)
+    events.init.add_listener(_on_init)
+    events.request.add_listener(_on_request)
+    events.test_start.add_listener(_on_test_start)
+    events.reset_stats.add_listener(recorder.reset)
+    events.report_to_master.add_listener(_on_report_to_master)
+    events.worker_report.add_listener(_on_worker_report)
+    events.test_stop.add_listener(_on_test_stop)
+    events.quit.add_listener(_on_quit)
+
+
+def _add_options(parser: Any, **_kwargs: Any) -> None:
+    # Locust's own default files are ~/.locust.conf, ./locust.conf and ./pyproject.toml; ours
+    # goes first so every one of them (and the command line) overrides it. configargparse keeps
+    # the list in a private attribute, which Locust itself edits the same way.
+    defaults = list(getattr(parser, "_default_config_files", []))
+    if CONFIG_FILE.is_file() and str(CONFIG_FILE) not in defaults:
+        parser._default_config_files = [str(CONFIG_FILE), *defaults]
+    group = parser.add_argument_group("realtime load tests (loadtests/)")
+    group.add_argument(
+        "--rate-per-user",
+        type=float,
+        default=20.0,
+        help="Round trips per second of each paced user (steady, new-connection, raw, HTTP).",
+    )
+    group.add_argument(
+        "--payload-rate",
+        type=float,
+        default=2.0,
+        help="Round trips per second of each large-payload user (64 KiB and 1 MiB).",
+    )
+    group.add_argument(
+        "--idle-interval",
+        type=float,
+        default=5.0,
+        help="Seconds between the requests of each mostly-idle connection.",
+    )
+    group.add_argument(
+        "--reply-timeout",
+        type=float,
+        default=10.0,
+        help="Seconds to wait for a handshake or a reply before counting a failure.",
+    )
+    group.add_argument(
+        "--latency-prefix",
+        default=None,
+        help="Write <prefix>_latency_us.json/.csv (default: the --csv prefix, else "
+        f"{DEFAULT_RESULTS_PREFIX}).",
+    )
+
+
+def _on_init(environment: Any, runner: Any, web_ui: Any = None, **_kwargs: Any) -> None:
+    _State.environment = environment
+    options = environment.parsed_options
+    is_worker = _is_worker(runner)
+    if is_worker and options is not None:
+        _State.worker_prefix = options.latency_prefix
+    if options is not None and not is_worker:
+        if (options.headless or options.autostart) and not options.run_time:
+            options.run_time = DEFAULT_RUN_TIME_S
+            logger.warning("No --run-time given: stopping after %d s.", DEFAULT_RUN_TIME_S)
+        _select_user_classes(environment, options)
+    if _is_master(runner):
+        runner.register_message(MESSAGE_TYPE, _on_worker_message)
+    if web_ui is not None:
+        web_ui.app.add_url_rule(
+            "/latency-us", "latency_us", lambda: recorder.to_json(_meta(environment))
+        )
+
+
+def _select_user_classes(environment: Any, options: Any) -> None:
+    classes: list[Any] = environment.user_classes
+    tags = set(options.tags) if options.tags else None
+    exclude = set(options.exclude_tags) if options.exclude_tags else None
+    if not options.user_classes and tags is None and exclude is None:
+        chosen = [c for c in classes if c.__name__ in DEFAULT_USER_CLASSES]
+        if chosen:
+            logger.info(
+                "No user class or tag chosen: running %s (see loadtests/README.md for the others).",
+                ", ".join(DEFAULT_USER_CLASSES),
+            )
+            classes[:] = chosen
+        return
+    kept = [c for c in classes if _has_tasks(c.tasks, tags, exclude)]
+    if not kept:
+        raise SystemExit(f"no user class has a task matching tags {tags} minus {exclude}")
+    classes[:] = kept
+
+
+def _has_tasks(tasks: Iterable[Any], tags: set[str] | None, exclude: set[str] | None) -> bool:
+    for task in tasks:
+        task_tags = set(getattr(task, "locust_tag_set", ()))
+        if tags is not None and not task_tags & tags:
+            continue
+        if exclude is not None and task_tags & exclude:
+            continue
+        return True
+    return False
+
+
+def _on_request(
+    request_type: str,
+    name: str,
+    response_time: float | None,
+    exception: BaseException | None = None,
+    **_kwargs: Any,
+) -> None:
+    recorder.record(request_type, name, response_time or 0.0, failed=exception is not None)
+
+
+def _on_test_start(environment: Any, **_kwargs: Any) -> None:
+    recorder.reset()
+    _State.run_started = True
+    _State.written_version = -1
+
+
+def _on_report_to_master(client_id: str, data: dict[str, Any], **_kwargs: Any) -> None:
+    data[REPORT_KEY] = recorder.drain()
+
+
+def _on_worker_report(client_id: str, data: dict[str, Any], **_kwargs: Any) -> None:
+    recorder.merge_wire(data.get(REPORT_KEY, []))
+
+
+def _on_worker_message(environment: Any, msg: Any, **_kwargs: Any) -> None:
+    recorder.merge_wire(msg.data)
+
+
+def _on_test_stop(environment: Any, **_kwargs: Any) -> None:
+    runner = environment.runner
+    if _is_worker(runner):
+        # Hand over what was measured since the last stats report now, ahead of the
+        # "client_stopped" message, so the master's report of this run is complete.
+        if runner is not None and hasattr(runner, "send_message"):
+            runner.send_message(MESSAGE_TYPE, recorder.drain())
+        return
+    options = environment.parsed_options
+    if options is not None and options.headless:
+        return  # a headless run reports once, after Locust's own final tables (quit)
+    if _State.run_started:
+        _report(environment)
+
+
+def _on_quit(exit_code: int = 0, **_kwargs: Any) -> None:
+    environment = _environment()
+    if environment is None:
+        return
+    if _is_worker(environment.runner):
+        if _State.worker_prefix:  # asked for explicitly: this worker's own samples
+            _report(environment, worker=True)
+        return
+    if _State.run_started and recorder.version != _State.written_version:
+        _report(environment)
+
+
+def _report(environment: Any, *, worker: bool = False) -> None:
+    prefix = _prefix(environment.parsed_options)
+    if worker:
+        prefix = f"{_State.worker_prefix}_worker{os.getpid()}"
+    meta = _meta(environment)
+    json_path, csv_path = recorder.write(prefix, meta)
+    _State.written_version = recorder.version
+    if not worker:
+        console.info("\n%s\nLatency report: %s, %s\n", recorder.table(), json_path, csv_path)
+
+
+def _prefix(options: Any) -> str:
+    if options is None:
+        return DEFAULT_RESULTS_PREFIX
+    return str(options.latency_prefix or options.csv_prefix or DEFAULT_RESULTS_PREFIX)
+
+
+def _meta(environment: Any) -> dict[str, object]:
+    runner = environment.runner
+    return {
+        "host": environment.host,
+        "role": "worker" if _is_worker(runner) else "master" if _is_master(runner) else "local",
+        "user_classes": sorted(c.__name__ for c in environment.user_classes),
+        "locust_total_requests": environment.stats.total.num_requests,
+        "locust_total_failures": environment.stats.total.num_failures,
+    }
+
+
+def _environment() -> Any:
+    return _State.environment
+
+
+def _is_worker(runner: Any) -> bool:
+    return type(runner).__name__ == "WorkerRunner"
+
+
+def _is_master(runner: Any) -> bool:
+    return type(runner).__name__ == "MasterRunner"

@@ -38,6 +38,8 @@ SERVER_FAULTS: dict[str, str] = {
     "gateway-paths-unrouted": "`/{owner}/{app}/...` paths are not routed",
     "auth-not-enforced": "the declared key is never checked",
     "auth-wrong-status": "a handshake without credentials is refused with 403 instead of 401",
+    "echo-auth-not-enforced": "the raw /echo endpoint accepts handshakes without credentials",
+    "http-auth-not-enforced": "HTTP POST / accepts calls without credentials",
     "no-1009-accept": "messages over the size limit are accepted",
     "no-1009-drop": "a message over the size limit drops the TCP connection (no close frame)",
     "small-size-limit": "messages over 512 KiB are refused with 1009 (spec: at least 1 MiB)",
@@ -47,6 +49,8 @@ SERVER_FAULTS: dict[str, str] = {
     "http-disagrees": "HTTP POST / answers a different output than realtime",
     "http-validation-200": "HTTP POST / answers 200 with an error body to an invalid input",
     "health-broken": "GET /health answers 503",
+    "http-failure-200": "HTTP POST / answers a handler failure with 200 and an error body",
+    "http-unknown-path-200": "HTTP requests for unknown paths get 200",
 }
 
 ALL_FAULTS: dict[str, str] = {**APP_FAULTS, **SERVER_FAULTS}
@@ -90,6 +94,15 @@ def credential(headers: Headers, query: dict[str, list[str]]) -> str | None:
     return None
 
 
+def auth_refusal(given: str | None, config: Config) -> tuple[int, str] | None:
+    """Status and reason refusing a request's credential (spec 03), or None to accept it."""
+    if given is None:
+        return (403 if "auth-wrong-status" in config.faults else 401), "credentials required"
+    if given != config.key:
+        return 403, "credentials not accepted"
+    return None
+
+
 def refusal(request: Request, config: Config) -> tuple[int, str] | None:
     """Why a WebSocket handshake is refused before the upgrade, or None to accept it."""
     url = urllib.parse.urlsplit(request.path)
@@ -97,12 +110,13 @@ def refusal(request: Request, config: Config) -> tuple[int, str] | None:
     faults = config.faults
     if route(url.path, config) is None:
         return (403 if "unknown-path-403" in faults else 404), "unknown path"
-    if config.key is not None and "auth-not-enforced" not in faults:
-        given = credential(request.headers, query)
-        if given is None:
-            return (403 if "auth-wrong-status" in faults else 401), "credentials required"
-        if given != config.key:
-            return 403, "credentials not accepted"
+    exempt = "auth-not-enforced" in faults
+    if route(url.path, config) == "/echo" and "echo-auth-not-enforced" in faults:
+        exempt = True
+    if config.key is not None and not exempt:
+        refused = auth_refusal(credential(request.headers, query), config)
+        if refused is not None:
+            return refused
     if "refuse-unknown-query" in faults and set(query) - {"fal_jwt_token", "max_buffering"}:
         return 400, "unknown query parameter"
     if "refuse-max-buffering" in faults and "max_buffering" in query:
@@ -159,25 +173,33 @@ async def serve_websocket(
 # HTTP ----------------------------------------------------------------------------------------
 
 
-def http_answer(method: str, path: str, body: bytes, config: Config) -> tuple[int, bytes]:
+def http_answer(
+    method: str, target: str, headers: Headers, body: bytes, config: Config
+) -> tuple[int, bytes]:
     """Status and JSON body for one plain HTTP request (spec 10-http)."""
-    path = urllib.parse.urlsplit(path).path
-    if path == "/health" and method == "GET":
-        if "health-broken" in config.faults:
+    url = urllib.parse.urlsplit(target)
+    faults = config.faults
+    if url.path == "/health" and method == "GET":
+        if "health-broken" in faults:
             return 503, b'{"status":"unavailable"}'
         return 200, b'{"status":"ok"}'
-    if path != "/":
-        return 404, b'{"detail":"not found"}'
+    if url.path != "/":
+        return (200 if "http-unknown-path-200" in faults else 404), b'{"detail":"not found"}'
     if method != "POST":
         return 405, b'{"detail":"method not allowed"}'
+    if config.key is not None and "http-auth-not-enforced" not in faults:
+        query = urllib.parse.parse_qs(url.query)
+        refused = auth_refusal(credential(headers, query), config)
+        if refused is not None:
+            return refused[0], json.dumps({"detail": refused[1]}).encode()
     try:
         request = validate(json.loads(body))
     except (ValueError, InvalidInput) as problem:
         status = 200 if "http-validation-200" in config.faults else 422
         return status, json.dumps({"detail": str(problem)}).encode()
     if request.fail:
-        return 500, b'{"detail":"requested failure"}'
-    output = request.prompt + ("!" if "http-disagrees" in config.faults else "")
+        return (200 if "http-failure-200" in faults else 500), b'{"detail":"requested failure"}'
+    output = request.prompt + ("!" if "http-disagrees" in faults else "")
     return 200, json.dumps({"output": output}).encode()
 
 
@@ -195,8 +217,17 @@ async def serve_http(
         with contextlib.suppress(ValueError, InvalidInput):
             delay = validate(json.loads(body)).delay_ms
             await asyncio.sleep(delay / 1000)
-    status, payload = http_answer(method, path, body, config)
-    reasons = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 422: "Unprocessable Content"}
+    status, payload = http_answer(method, path, headers, body, config)
+    reasons = {
+        200: "OK",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "Not Found",
+        405: "Method Not Allowed",
+        422: "Unprocessable Content",
+        500: "Internal Server Error",
+        503: "Service Unavailable",
+    }
     reason = reasons.get(status, "Error")
     writer.write(
         f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"

@@ -1,0 +1,80 @@
+"""Which requirement each check verifies, read from the check modules (spec chapter 13).
+
+A static reading of `@pytest.mark.req(...)` in `conformance/checks/test_*.py`, so the
+coverage matrix needs no collection and no target. `python -m conformance.coverage` prints
+every server-side MUST/SHOULD with its checks, and lists the ones no check covers.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import sys
+from pathlib import Path
+
+CHECKS_DIR = Path(__file__).resolve().parent / "checks"
+
+# Server-side requirements that no check can observe from the outside, with the reason.
+# They are reported as not-covered with this reason, never as passes.
+NOT_OBSERVABLE: dict[str, str] = {
+    "RT-AUTH-012": "token expiry during a session needs a token service the target trusts",
+    "RT-AUTH-021": "the token service is not part of the server under test",
+    "RT-SEC-004": "the target's logs are not visible to the suite",
+    "RT-SEC-008": "the token service is not part of the server under test",
+    "RT-LIFE-023": "the conformance app defines no policy (quota) that would end a session",
+}
+
+
+def _req_args(node: ast.expr) -> list[str]:
+    """IDs of a `pytest.mark.req("...")` expression (empty when it is something else)."""
+    if not isinstance(node, ast.Call):
+        return []
+    func = node.func
+    if not (isinstance(func, ast.Attribute) and func.attr == "req"):
+        return []
+    return [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+
+
+@functools.cache
+def matrix() -> dict[str, list[str]]:
+    """Requirement ID -> the checks (`module::function`) marked with it."""
+    out: dict[str, list[str]] = {}
+    for path in sorted(CHECKS_DIR.glob("test_*.py")):
+        tree = ast.parse(path.read_text("utf-8"), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                for deco in node.decorator_list:
+                    for req_id in _req_args(deco):
+                        out.setdefault(req_id, []).append(f"{path.name}::{node.name}")
+    return out
+
+
+def covered_ids() -> set[str]:
+    """Every requirement ID some check is marked with."""
+    return set(matrix())
+
+
+def main() -> int:
+    """Print the coverage matrix of server-side MUST/SHOULD requirements."""
+    from conformance import catalog
+
+    reqs = catalog.load()
+    cov = matrix()
+    missing = 0
+    for req in sorted(reqs.values(), key=lambda r: r.id):
+        if not req.server_side or req.level not in ("MUST", "SHOULD"):
+            continue
+        checks = cov.get(req.id, [])
+        if checks:
+            print(f"{req.id:<13} {req.level:<6} {', '.join(checks)}")
+        elif req.id in NOT_OBSERVABLE:
+            print(f"{req.id:<13} {req.level:<6} (not observable: {NOT_OBSERVABLE[req.id]})")
+        else:
+            missing += 1
+            print(f"{req.id:<13} {req.level:<6} NOT COVERED")
+    print(f"{missing} server-side MUST/SHOULD requirement(s) without a check", file=sys.stderr)
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

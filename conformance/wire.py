@@ -1,0 +1,540 @@
+"""Traced connections to the target (spec chapters 02-transport, 04-messages, 05-control-frames).
+
+`Target` opens WebSocket connections with the `websockets` library, raw TCP connections for
+handshake and frame-level cases, and HTTP requests; every frame the target sends is validated
+(msgpack profile and JSON Schemas) and every frame in either direction lands in the check's
+trace. Waits have deadlines scaled by the timeout multiplier; nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import socket
+import time
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import ClientConnection, connect
+
+from conformance import schemas
+from conformance.failures import ConformanceFailure, HarnessError
+from conformance.frames import CLOSE, Frame, FrameParser, client_frame
+from conformance.target import TargetConfig
+from conformance.trace import Recorder
+
+# Requirements every frame the server sends is held to: the validator blames these.
+OUTPUT_MAP_REQS = ("RT-MSG-020",)  # outputs: one binary message holding one msgpack map
+CONTROL_FRAME_REQS = ("RT-CTRL-001",)  # text: one JSON object with a string `type`
+UNKNOWN_TEXT_REQS = ("RT-CTRL-004",)  # no other text messages on a realtime endpoint
+LEGACY_ERROR_REQS = ("RT-CTRL-001", "RT-CTRL-040")  # {"status": "error"} without a type
+ERROR_FRAME_REQS = ("RT-CTRL-005",)  # type, error, reason
+ERROR_CODE_REQS = ("RT-CTRL-006",)  # a registered code
+TIMINGS_REQS = ("RT-CTRL-033",)  # timings: a non-negative number of seconds
+# The error-code registry of spec version 1.0 (chapter 05-control-frames).
+ERROR_CODES = frozenset({"INTERNAL_ERROR", "TIMEOUT", "INVALID_INPUT"})
+
+DEFAULT_WAIT = 5.0
+
+
+@dataclass(frozen=True)
+class Received:
+    """One thing the server sent on a connection: a data frame or the end of the connection."""
+
+    kind: str  # "binary", "text" or "close"
+    data: bytes = b""
+    code: int | None = None  # close code; None when the TCP connection ended without a close frame
+    reason: str = ""
+    value: Any = None  # decoded msgpack (binary) or JSON (text); None when it is neither
+
+    @property
+    def is_error_frame(self) -> bool:
+        """A TEXT x-fal-error control frame."""
+        return (
+            self.kind == "text"
+            and isinstance(self.value, dict)
+            and self.value.get("type") == "x-fal-error"
+        )
+
+    @property
+    def is_message_frame(self) -> bool:
+        """A TEXT x-fal-message control frame."""
+        return (
+            self.kind == "text"
+            and isinstance(self.value, dict)
+            and self.value.get("type") == "x-fal-message"
+        )
+
+    def summary(self) -> str:
+        """A short description for assertion messages."""
+        if self.kind == "close":
+            return (
+                "connection closed without a close frame"
+                if self.code is None
+                else f"close {self.code} {self.reason!r}"
+            )
+        shown = self.value if self.value is not None else self.data[:40]
+        return f"{self.kind.upper()} {shown!r}"
+
+
+def validate_control(value: Any, data: bytes) -> None:
+    """Hold one TEXT message from a realtime endpoint to chapter 05's rules."""
+    if isinstance(value, dict) and value.get("status") == "error" and "type" not in value:
+        raise ConformanceFailure(
+            f"the server sent the legacy error shape {value!r}", LEGACY_ERROR_REQS
+        )
+    if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+        raise ConformanceFailure(
+            f"a TEXT message is not a JSON object with a string `type`: {data[:80]!r}",
+            CONTROL_FRAME_REQS,
+        )
+    kind = value["type"]
+    if kind == "x-fal-error":
+        problem = schemas.check("x-fal-error", value)
+        if problem:
+            raise ConformanceFailure(
+                f"x-fal-error frame breaks its schema: {problem}", ERROR_FRAME_REQS
+            )
+        if value["error"] not in ERROR_CODES:
+            raise ConformanceFailure(
+                f"error code {value['error']!r} is not in the registry {sorted(ERROR_CODES)}",
+                ERROR_CODE_REQS,
+            )
+    elif kind == "x-fal-message":
+        problem = schemas.check("x-fal-message", value)
+        timing = value.get("timing")
+        if not problem and value.get("action") == "timings":
+            ok = isinstance(timing, int | float) and not isinstance(timing, bool) and timing >= 0
+            problem = None if ok else f"timing {timing!r} is not a non-negative number"
+        if problem:
+            raise ConformanceFailure(f"x-fal-message frame is invalid: {problem}", TIMINGS_REQS)
+    else:
+        raise ConformanceFailure(
+            f"a TEXT message of unknown type {kind!r} on a realtime endpoint", UNKNOWN_TEXT_REQS
+        )
+
+
+class Conn:
+    """One WebSocket connection made with `websockets`, traced and validated."""
+
+    def __init__(self, ws: ClientConnection, target: Target, conn_id: int, validate: bool) -> None:
+        self.ws = ws
+        self._target = target
+        self._id = conn_id
+        self._validate = validate
+        self.closed: Received | None = None
+
+    # -- sending ---------------------------------------------------------------------------
+    def send_msgpack(self, value: Any) -> None:
+        """Send one BINARY message holding `value` packed as msgpack."""
+        self.send_bytes(msgpack.packb(value, use_bin_type=True))
+
+    def send_bytes(self, data: bytes) -> None:
+        """Send one BINARY message with exactly these bytes."""
+        self._target.recorder.record(self._id, "C->S", "BINARY", data)
+        self._send(data)
+
+    def send_text(self, text: str) -> None:
+        """Send one TEXT message."""
+        self._target.recorder.record(self._id, "C->S", "TEXT", text.encode())
+        self._send(text)
+
+    def _send(self, message: str | bytes) -> None:
+        # A server may close right after an error frame (allowed: RT-CTRL-010); the close
+        # then shows up in the next recv() instead of failing the send.
+        try:
+            self.ws.send(message)
+        except ConnectionClosed:
+            self._target.recorder.note(self._id, "not sent: the connection is closed")
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the connection from the client side."""
+        if self.closed is None:
+            self._target.recorder.record(
+                self._id, "C->S", "CLOSE", code.to_bytes(2, "big") + reason.encode()
+            )
+        self.ws.close(code, reason)
+
+    # -- receiving -------------------------------------------------------------------------
+    def recv(self, timeout: float = DEFAULT_WAIT) -> Received:
+        """The next frame (or the close), waiting at most `timeout` × multiplier seconds."""
+        if self.closed is not None:
+            return self.closed
+        wait = self._target.scale(timeout)
+        try:
+            message = self.ws.recv(timeout=wait)
+        except TimeoutError:
+            self._target.recorder.note(self._id, f"nothing received within {wait:.2f}s")
+            raise ConformanceFailure(f"the server sent nothing within {wait:.2f}s") from None
+        except ConnectionClosed as exc:
+            return self._on_close(exc)
+        if isinstance(message, str):
+            return self._on_data("text", message.encode())
+        return self._on_data("binary", bytes(message))
+
+    def _on_close(self, exc: ConnectionClosed) -> Received:
+        rcvd = exc.rcvd
+        if rcvd is None:
+            self._target.recorder.record(
+                self._id, "S->C", "TCP", note="connection ended without a close frame"
+            )
+            self.closed = Received("close")
+        else:
+            payload = (
+                rcvd.code.to_bytes(2, "big") + rcvd.reason.encode() if rcvd.code != 1005 else b""
+            )
+            self._target.recorder.record(self._id, "S->C", "CLOSE", payload)
+            self.closed = Received("close", payload, code=rcvd.code, reason=rcvd.reason)
+        return self.closed
+
+    def _on_data(self, kind: str, data: bytes) -> Received:
+        self._target.recorder.record(self._id, "S->C", kind.upper(), data)
+        value: Any = None
+        if kind == "binary":
+            try:
+                value = schemas.decode_profile(data)
+            except schemas.ProfileError as exc:
+                if self._validate:
+                    raise ConformanceFailure(
+                        f"the server sent a BINARY message outside the msgpack profile: {exc}",
+                        (exc.req,),
+                    ) from None
+            if self._validate and not isinstance(value, dict):
+                raise ConformanceFailure(
+                    f"server output is not a msgpack map: {value!r}", OUTPUT_MAP_REQS
+                )
+        else:
+            try:
+                value = json.loads(data.decode("utf-8"))
+            except ValueError:
+                value = None
+            if self._validate:
+                validate_control(value, data)
+        return Received(kind, data, value=value)
+
+    def recv_data(self, timeout: float = DEFAULT_WAIT) -> Received:
+        """The next frame that is not an x-fal-message (clients ignore those: spec 05)."""
+        while True:
+            frame = self.recv(timeout)
+            if not frame.is_message_frame:
+                return frame
+
+    def recv_output(self, timeout: float = DEFAULT_WAIT) -> dict[str, Any]:
+        """The next output: a BINARY msgpack map valid against the conformance app's schema."""
+        frame = self.recv_data(timeout)
+        if frame.kind != "binary":
+            raise ConformanceFailure(f"expected an output (BINARY msgpack), got {frame.summary()}")
+        problem = schemas.check("conformance-output", frame.value)
+        if problem and self._validate:
+            raise ConformanceFailure(
+                f"output does not match the conformance app's output schema: {problem}"
+            )
+        assert isinstance(frame.value, dict)
+        return frame.value
+
+    def recv_error(self, timeout: float = DEFAULT_WAIT) -> dict[str, Any]:
+        """The next frame, which must be an x-fal-error control frame."""
+        frame = self.recv_data(timeout)
+        if not frame.is_error_frame:
+            raise ConformanceFailure(f"expected an x-fal-error TEXT frame, got {frame.summary()}")
+        assert isinstance(frame.value, dict)
+        return frame.value
+
+    def recv_close(self, timeout: float = DEFAULT_WAIT) -> Received:
+        """Wait for the end of the connection; any data frame before it is a failure."""
+        frame = self.recv_data(timeout)
+        if frame.kind != "close":
+            raise ConformanceFailure(f"expected the server to close, got {frame.summary()}")
+        return frame
+
+    def collect(self, until_close: bool = True, timeout: float = DEFAULT_WAIT) -> list[Received]:
+        """Every frame until the close (x-fal-message frames skipped); the close is last."""
+        frames = []
+        while True:
+            frame = self.recv_data(timeout)
+            frames.append(frame)
+            if frame.kind == "close" or not until_close:
+                return frames
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """An HTTP response from the target."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return json.loads(self.body)
+
+
+class RawConn:
+    """A raw TCP WebSocket connection: the suite writes the frames itself (hex negatives)."""
+
+    def __init__(
+        self, sock: socket.socket, target: Target, conn_id: int, status: int, head: str, rest: bytes
+    ) -> None:
+        self.sock = sock
+        self.status = status
+        self.head = head
+        self._target = target
+        self._id = conn_id
+        self._parser = FrameParser()
+        self._pending: list[Frame] = self._parser.feed(rest)
+
+    def send_raw(self, data: bytes, note: str = "") -> None:
+        """Write bytes on the socket as they are (a frame built by the check)."""
+        self._target.recorder.record(
+            self._id, "C->S", "RAW", data[:64], note or f"{len(data)} raw bytes"
+        )
+        self.sock.sendall(data)
+
+    def send_frame(self, opcode: int, payload: bytes) -> None:
+        """Send one masked client frame."""
+        name = {1: "TEXT", 2: "BINARY", 8: "CLOSE"}.get(opcode, f"OP{opcode}")
+        self._target.recorder.record(self._id, "C->S", name, payload)
+        self.sock.sendall(client_frame(opcode, payload))
+
+    def recv_frame(self, timeout: float = DEFAULT_WAIT) -> Frame | None:
+        """The next server frame; None when the server ended the TCP connection."""
+        deadline = time.monotonic() + self._target.scale(timeout)
+        while not self._pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._target.recorder.note(self._id, "nothing received before the deadline")
+                raise ConformanceFailure(
+                    f"the server sent nothing within {self._target.scale(timeout):.2f}s"
+                )
+            self.sock.settimeout(remaining)
+            try:
+                chunk = self.sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError as exc:  # a reset counts as the end of the connection
+                self._target.recorder.record(
+                    self._id, "S->C", "TCP", note=f"connection reset ({exc})"
+                )
+                return None
+            if not chunk:
+                self._target.recorder.record(self._id, "S->C", "TCP", note="connection ended (FIN)")
+                return None
+            self._pending.extend(self._parser.feed(chunk))
+        frame = self._pending.pop(0)
+        self._target.recorder.record(self._id, "S->C", frame.name, frame.payload)
+        return frame
+
+    def recv_close_frame(self, timeout: float = DEFAULT_WAIT) -> Frame | None:
+        """Read frames until a CLOSE (returned) or the end of TCP (None)."""
+        while True:
+            frame = self.recv_frame(timeout)
+            if frame is None or frame.opcode == CLOSE:
+                return frame
+
+    def close(self) -> None:
+        """Drop the TCP connection."""
+        self.sock.close()
+
+
+class Target:
+    """The server under test, as one check sees it (its trace included)."""
+
+    def __init__(self, config: TargetConfig, recorder: Recorder) -> None:
+        self.config = config
+        self.recorder = recorder
+
+    @property
+    def features(self) -> frozenset[str]:
+        """The optional features the target declared."""
+        return self.config.features
+
+    def scale(self, seconds: float) -> float:
+        """A deadline scaled by --timeout-multiplier."""
+        return seconds * self.config.timeout_multiplier
+
+    # -- URLs ------------------------------------------------------------------------------
+    def path(self, path: str, *, gateway: bool = False) -> str:
+        """A conformance-app path on the target (under /{owner}/{app} when `gateway`)."""
+        if gateway:
+            path = f"/{self.config.owner}/{self.config.app}{path}"
+        return self.config.prefix + path
+
+    def ws_url(
+        self, path: str, query: dict[str, str] | None = None, *, gateway: bool = False
+    ) -> str:
+        """The WebSocket URL of `path`."""
+        parts = urllib.parse.urlsplit(self.config.url)
+        q = urllib.parse.urlencode(query or {})
+        return urllib.parse.urlunsplit(
+            (parts.scheme, parts.netloc, self.path(path, gateway=gateway), q, "")
+        )
+
+    def auth_headers(self, auth: bool = True) -> dict[str, str]:
+        """The credential headers for a target that declares a key (RT auth: `Key <k>`)."""
+        if auth and self.config.key:
+            return {"Authorization": f"Key {self.config.key}"}
+        return {}
+
+    # -- WebSocket -------------------------------------------------------------------------
+    @contextmanager
+    def connect(
+        self,
+        path: str = "/realtime",
+        *,
+        query: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: bool = True,
+        gateway: bool = False,
+        compression: str | None = None,
+        validate: bool = True,
+        max_size: int | None = None,
+    ) -> Iterator[Conn]:
+        """Open a WebSocket connection to `path`; close it when the block ends."""
+        url = self.ws_url(path, query, gateway=gateway)
+        conn_id = self.recorder.new_conn(
+            f"connect {url}" + (" (permessage-deflate offered)" if compression else "")
+        )
+        all_headers = {**self.auth_headers(auth), **(headers or {})}
+        try:
+            ws = connect(
+                url,
+                additional_headers=all_headers,
+                compression=compression,
+                max_size=max_size,
+                open_timeout=self.scale(DEFAULT_WAIT),
+                close_timeout=self.scale(2.0),
+                ping_interval=None,
+                user_agent_header="rt-conformance",
+            )
+        except InvalidStatus as exc:
+            self.recorder.record(
+                conn_id, "S->C", "HTTP", note=f"handshake refused: HTTP {exc.response.status_code}"
+            )
+            raise ConformanceFailure(
+                f"the server refused the WebSocket handshake to {path}: "
+                f"HTTP {exc.response.status_code}"
+            ) from None
+        except (OSError, TimeoutError) as exc:
+            self.recorder.note(conn_id, f"connect failed: {exc!r}")
+            raise HarnessError(f"cannot connect to {url}: {exc!r}") from exc
+        self.recorder.record(conn_id, "S->C", "HTTP", note="101 Switching Protocols")
+        with ws:
+            yield Conn(ws, self, conn_id, validate)
+
+    def handshake(
+        self,
+        path: str,
+        *,
+        query: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: bool = True,
+        gateway: bool = False,
+    ) -> RawConn:
+        """Send an upgrade request on a raw socket; return it with the status the server gave."""
+        host, port = self.config.host_port
+        target_path = self.path(path, gateway=gateway)
+        if query:
+            target_path += "?" + urllib.parse.urlencode(query)
+        conn_id = self.recorder.new_conn(f"raw connect {host}:{port} GET {target_path}")
+        key = base64.b64encode(os.urandom(16)).decode()
+        all_headers = {
+            "Host": f"{host}:{port}",
+            "Upgrade": "websocket",
+            "Connection": "Upgrade",
+            "Sec-WebSocket-Key": key,
+            "Sec-WebSocket-Version": "13",
+            **self.auth_headers(auth),
+            **(headers or {}),
+        }
+        request = (
+            f"GET {target_path} HTTP/1.1\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in all_headers.items())
+            + "\r\n"
+        )
+        try:
+            sock = socket.create_connection((host, port), timeout=self.scale(DEFAULT_WAIT))
+        except OSError as exc:
+            raise HarnessError(f"cannot connect to {host}:{port}: {exc!r}") from exc
+        sock.sendall(request.encode())
+        self.recorder.record(conn_id, "C->S", "HTTP", note=f"GET {target_path} (upgrade)")
+        buf = b""
+        deadline = time.monotonic() + self.scale(DEFAULT_WAIT)
+        while b"\r\n\r\n" not in buf:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                sock.close()
+                raise ConformanceFailure(
+                    f"no HTTP response to the upgrade request for {target_path}"
+                )
+            sock.settimeout(remaining)
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                chunk = b""
+            if not chunk:
+                break
+            buf += chunk
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+        try:
+            status = int(status_line.split()[1])
+        except (IndexError, ValueError):
+            sock.close()
+            raise ConformanceFailure(
+                f"no valid HTTP status line in the handshake response: {status_line!r}"
+            ) from None
+        self.recorder.record(conn_id, "S->C", "HTTP", note=status_line)
+        return RawConn(sock, self, conn_id, status, head.decode("latin-1"), rest)
+
+    # -- HTTP ------------------------------------------------------------------------------
+    def http(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw_body: bytes | None = None,
+        auth: bool = True,
+    ) -> HttpResponse:
+        """One HTTP request to the target (JSON body)."""
+        host, port = self.config.host_port
+        conn_id = self.recorder.new_conn(f"http {method} {self.path(path)}")
+        payload = (
+            raw_body
+            if raw_body is not None
+            else (json.dumps(body).encode() if body is not None else None)
+        )
+        headers = {"Content-Type": "application/json", **self.auth_headers(auth)}
+        cls = (
+            http.client.HTTPSConnection
+            if self.config.url.startswith("wss")
+            else http.client.HTTPConnection
+        )
+        client = cls(host, port, timeout=self.scale(DEFAULT_WAIT * 2))
+        try:
+            self.recorder.record(
+                conn_id,
+                "C->S",
+                "HTTP",
+                payload or b"",
+                note=f"{method} {self.path(path)} {(payload or b'')[:80]!r}",
+            )
+            client.request(method, self.path(path), body=payload, headers=headers)
+            resp = client.getresponse()
+            data = resp.read()
+        except (OSError, http.client.HTTPException) as exc:
+            raise ConformanceFailure(f"HTTP {method} {path} failed: {exc!r}") from None
+        finally:
+            client.close()
+        self.recorder.record(conn_id, "S->C", "HTTP", data, note=f"{resp.status} {data[:80]!r}")
+        return HttpResponse(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)

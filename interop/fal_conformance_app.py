@@ -13,12 +13,18 @@ from collections.abc import AsyncIterator
 
 import fal
 from fastapi import WebSocket  # type: ignore[import-not-found]
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.websockets import WebSocketDisconnect  # type: ignore[import-not-found]
 
 
 class EchoInput(BaseModel):
-    """Input of the unary routes; extra keys are ignored (pydantic's default)."""
+    """Input of the unary routes; extra keys are ignored (pydantic's default).
+
+    Strict types: RT-CONF-012 refuses a `fail` of "yes" or a `delay_ms` of 1.0 or "5", and a
+    bin `prompt`, which pydantic's lax mode would coerce.
+    """
+
+    model_config = ConfigDict(strict=True)
 
     prompt: str
     delay_ms: int = Field(default=0, ge=0, le=10_000)
@@ -28,12 +34,16 @@ class EchoInput(BaseModel):
 class StreamInput(BaseModel):
     """Input of the server-streaming route: `count` outputs `prompt-0` .. `prompt-{count-1}`."""
 
+    model_config = ConfigDict(strict=True)
+
     prompt: str
     count: int = Field(ge=0, le=1000)
 
 
 class PromptInput(BaseModel):
     """Input of the bidi and client-streaming routes."""
+
+    model_config = ConfigDict(strict=True)
 
     prompt: str
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgpack
-from broken_wire import WsConnection
+from broken_wire import OPEN_CONNECTIONS, WsConnection
 
 #: Fault switches that live in this module (the rest live in server.py), with what each does.
 FAULTS: dict[str, str] = {
@@ -41,6 +41,7 @@ FAULTS: dict[str, str] = {
     "accept-non-str-keys": "maps with non-str keys are accepted",
     "accept-invalid-utf8": "msgpack str with invalid UTF-8 is accepted (replacement chars)",
     "accept-text-input": "a text frame holding JSON is served like a msgpack input",
+    "deep-nesting-kills-sessions": "an input nested deeper than 1024 drops every connection",
     "echo-twice": "the raw /echo endpoint echoes a binary message twice",
     "echo-no-close": "the raw /echo endpoint keeps the connection open after m-2",
     "stream-reordered": "server-streaming sends its first three outputs as p-2, p-0, p-1",
@@ -119,6 +120,11 @@ def decode_input(message: str | bytes, faults: frozenset[str]) -> dict[str, Any]
                 value = msgpack.unpackb(message, **options)
         except msgpack.ExtraData as exc:
             raise InvalidInput("trailing bytes after the msgpack object") from exc
+        except msgpack.StackError as exc:  # nested deeper than msgpack's own limit (1024)
+            if "deep-nesting-kills-sessions" in faults:
+                for conn in list(OPEN_CONNECTIONS):  # as if the whole server had crashed
+                    conn.abort()
+            raise InvalidInput("nesting too deep") from exc
         except Exception as exc:
             raise InvalidInput(f"not a valid msgpack object ({type(exc).__name__})") from exc
     _check_profile(value, faults)

@@ -19,6 +19,9 @@ from websockets.server import ServerProtocol
 #: How long a closing handshake may take before the TCP connection is dropped.
 CLOSE_DEADLINE_S = 5.0
 
+#: Every open connection of this process (fault `deep-nesting-kills-sessions` drops them all).
+OPEN_CONNECTIONS: set[WsConnection] = set()
+
 
 class FaultyProtocol(ServerProtocol):
     """A `ServerProtocol` with switches for the faults below the app (spec 06-lifecycle)."""
@@ -71,6 +74,7 @@ class WsConnection:
         self._fragments: list[bytes] = []
         self._fragment_opcode: Opcode | None = None
         self.closed = asyncio.Event()
+        OPEN_CONNECTIONS.add(self)
         self._read_task = asyncio.create_task(self._read_loop())
 
     # Receiving -----------------------------------------------------------------------------
@@ -107,6 +111,7 @@ class WsConnection:
         finally:
             self._messages.put_nowait(None)
             await self._wait_transport_closed()
+            OPEN_CONNECTIONS.discard(self)
             self.closed.set()
 
     def _on_frame(self, frame: Frame) -> None:

@@ -35,6 +35,7 @@ OUTPUT_MAP_REQS = ("RT-MSG-020",)  # outputs: one binary message holding one msg
 CONTROL_FRAME_REQS = ("RT-CTRL-001",)  # text: one JSON object with a string `type`
 UNKNOWN_TEXT_REQS = ("RT-CTRL-004",)  # no other text messages on a realtime endpoint
 LEGACY_ERROR_REQS = ("RT-CTRL-001", "RT-CTRL-040")  # {"status": "error"} without a type
+BINARY_CONTROL_REQS = ("RT-CTRL-002",)  # control frames never binary / msgpack
 ERROR_FRAME_REQS = ("RT-CTRL-005",)  # type, error, reason
 ERROR_CODE_REQS = ("RT-CTRL-006",)  # a registered code
 TIMINGS_REQS = ("RT-CTRL-033",)  # timings: a non-negative number of seconds
@@ -209,6 +210,11 @@ class Conn:
             if self._validate and not isinstance(value, dict):
                 raise ConformanceFailure(
                     f"server output is not a msgpack map: {value!r}", OUTPUT_MAP_REQS
+                )
+            if self._validate and value.get("type") in ("x-fal-error", "x-fal-message"):
+                raise ConformanceFailure(
+                    f"a control frame was sent as a BINARY msgpack message: {value!r}",
+                    BINARY_CONTROL_REQS,
                 )
         else:
             try:
@@ -396,6 +402,7 @@ class Target:
         compression: str | None = None,
         validate: bool = True,
         max_size: int | None = None,
+        rcvbuf: int | None = None,
     ) -> Iterator[Conn]:
         """Open a WebSocket connection to `path`; close it when the block ends."""
         url = self.ws_url(path, query, gateway=gateway)
@@ -403,9 +410,17 @@ class Target:
             f"connect {url}" + (" (permessage-deflate offered)" if compression else "")
         )
         all_headers = {**self.auth_headers(auth), **(headers or {})}
+        sock = None
+        if rcvbuf is not None:  # a small receive buffer makes the server's sends block sooner
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            sock.settimeout(self.scale(DEFAULT_WAIT))
+            sock.connect(self.config.host_port)
+            sock.settimeout(None)
         try:
             ws = connect(
                 url,
+                sock=sock,
                 additional_headers=all_headers,
                 compression=compression,
                 max_size=max_size,
@@ -428,6 +443,7 @@ class Target:
         self.recorder.record(conn_id, "S->C", "HTTP", note="101 Switching Protocols")
         with ws:
             yield Conn(ws, self, conn_id, validate)
+            self.recorder.note(conn_id, "client closes")
 
     def handshake(
         self,

@@ -269,7 +269,7 @@ def _resolve_target(config: pytest.Config, state: SuiteState) -> None:
             state.server = server
             from dataclasses import replace
 
-            cfg = replace(cfg, url=server.start())
+            cfg = replace(cfg, url=server.start(), extra={"cwd": str(config.rootpath)})
         probe(cfg, config.getoption("rt_wait"))
     except TargetError as exc:
         state.target_error = str(exc)

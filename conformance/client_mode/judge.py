@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import msgpack
 
-from conformance.client_mode.recording import Frame, Recording
+from conformance.client_mode.cases import get_case
+from conformance.client_mode.recording import Recording
+from conformance.failures import ConformanceFailure, HarnessError
+
+FINAL_EVENTS = ("closed", "timeout", "exception")
 
 
 def explain(rec: Recording, message: str) -> str:
@@ -14,25 +18,68 @@ def explain(rec: Recording, message: str) -> str:
     return f"{message}\n{rec.summary()}"
 
 
-def session_ended(rec: Recording) -> None:
-    """The adapter ran to the end of the session by itself and exited 0 (the contract)."""
-    assert not rec.killed, explain(rec, "the client did not end the session by itself")
-    assert rec.returncode == 0, explain(rec, f"the adapter exited {rec.returncode}, not 0")
+def expect(condition: object, rec: Recording, message: str, *reqs: str) -> None:
+    """Fail the check (blaming ``reqs``, or all its IDs) unless ``condition`` holds."""
+    if not condition:
+        raise ConformanceFailure(explain(rec, message), reqs)
+
+
+def fail(rec: Recording, message: str, *reqs: str) -> NoReturn:
+    """Fail the check (blaming ``reqs``, or all its IDs)."""
+    raise ConformanceFailure(explain(rec, message), reqs)
+
+
+def usable(rec: Recording) -> None:
+    """The adapter produced a run the suite can judge at all (else a harness-level error)."""
+    if rec.returncode is None:
+        raise HarnessError(explain(rec, "the adapter did not run"))
+    if rec.returncode == 127 and not rec.events:
+        raise HarnessError(explain(rec, "the adapter command was not found"))
+
+
+def session_ended(rec: Recording, *reqs: str) -> None:
+    """The adapter ran to the end of the session by itself (a final record, then exit)."""
+    usable(rec)
+    expect(not rec.killed, rec, "the client did not end the session by itself", *reqs)
+    final = [e for e in rec.events if e.get("event") in FINAL_EVENTS]
+    expect(final, rec, "the adapter printed no final record (closed, timeout, exception)", *reqs)
 
 
 def failures(rec: Recording) -> list[dict[str, Any]]:
-    """Events by which the client told its user something went wrong."""
-    return [e for e in rec.events if e.get("event") in ("error", "exception")]
+    """Records by which the client told its caller something went wrong."""
+    bad_close = [e for e in rec.of("closed") if not e.get("clean")]
+    return [e for e in rec.events if e.get("event") in ("error", "exception")] + bad_close
 
 
-def crashes(rec: Recording) -> list[dict[str, Any]]:
-    """Exception events: the client raised something other than a protocol error."""
-    return rec.of("exception")
+def errors_with_code(rec: Recording, code: str) -> list[dict[str, Any]]:
+    """Error records carrying ``code``."""
+    return [e for e in rec.of("error") if e.get("code") == code]
 
 
-def decode_input(frame: Frame) -> Any:
-    """A binary input frame decoded strictly (one msgpack object), or raise ValueError."""
+def expected_outputs(rec: Recording) -> list[Any]:
+    """The outputs the case's script sends."""
+    return get_case(rec.case).expected_outputs
+
+
+def outputs_match(rec: Recording, *reqs: str) -> None:
+    """The client delivered exactly the case's outputs, in order."""
+    want = expected_outputs(rec)
+    expect(rec.outputs == want, rec, f"outputs {_cut(rec.outputs)}, expected {_cut(want)}", *reqs)
+
+
+def decode_input(payload: bytes) -> Any:
+    """An input decoded for comparison: msgpack, else JSON, else the raw bytes."""
     try:
-        return msgpack.unpackb(frame.payload, raw=False)
-    except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
-        raise ValueError(str(exc)) from exc
+        return msgpack.unpackb(payload, raw=False)
+    except Exception:  # not msgpack: other checks judge the encoding
+        import json
+
+        try:
+            return json.loads(payload)
+        except ValueError:
+            return payload
+
+
+def _cut(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 300 else text[:300] + "..."

@@ -8,16 +8,37 @@ none of its checks.
 
 from __future__ import annotations
 
+import shlex
+import time
+from collections.abc import Generator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
     from conformance.client_mode.session import ClientRuns
+    from conformance.report import CheckResult
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 SUITE_DIR = CHECKS_DIR.parent.parent
+NA_PREFIX = "not applicable: "
+
+
+@dataclass
+class ClientState:
+    """What client mode knows during one run (inactive unless client checks were selected)."""
+
+    active: bool = False
+    command: str = ""
+    level: str = "must"
+    selected: list[pytest.Item] = field(default_factory=list)
+    results: dict[str, CheckResult] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+
+
+STATE_KEY = pytest.StashKey[ClientState]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,7 +64,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    """Make sure the ``req`` marker exists (the server plugin owns it; this is a fallback)."""
+    """Set up the run's state; make sure the ``req`` marker exists (the server plugin owns it)."""
+    config.stash[STATE_KEY] = ClientState(
+        command=str(config.getoption("client_cmd", None) or ""),
+        level=str(config.getoption("rt_level", "must") or "must"),
+    )
     if not any(
         line.split(":")[0].split("(")[0].strip() == "req" for line in config.getini("markers")
     ):
@@ -72,11 +97,145 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         drop = [item for item in items if _is_server_check(item)]
     else:
         drop = [item for item in items if is_client_check(item)]
-    if not drop:
+    if drop:
+        dropped = set(map(id, drop))
+        items[:] = [item for item in items if id(item) not in dropped]
+        config.hook.pytest_deselected(items=drop)
+    state = config.stash[STATE_KEY]
+    state.selected = [item for item in items if is_client_check(item)]
+    state.active = bool(command) and bool(state.selected)
+    if state.active:
+        _validate_ids(state.selected)
+
+
+def req_ids(item: pytest.Item) -> list[str]:
+    """The requirement IDs a check is marked with, in marker order."""
+    ids: list[str] = []
+    for mark in item.iter_markers("req"):
+        ids.extend(str(a) for a in mark.args if str(a) not in ids)
+    return ids
+
+
+def _validate_ids(items: list[pytest.Item]) -> None:
+    """Every client check cites known, client-side requirement IDs (else stop the run)."""
+    from conformance import catalog
+
+    known = catalog.load()
+    for item in items:
+        ids = req_ids(item)
+        if not ids:
+            raise pytest.UsageError(f"{item.nodeid}: client check without @pytest.mark.req(...)")
+        for req_id in ids:
+            req = known.get(req_id)
+            if known and req is None:
+                raise pytest.UsageError(f"{item.nodeid}: unknown requirement ID {req_id!r}")
+            if req is not None and "client" not in req.applies_to:
+                raise pytest.UsageError(f"{item.nodeid}: {req_id} does not apply to clients")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, None]:
+    """Turn each client check's outcome into a verdict; SHOULD failures warn at --level must."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    state = item.config.stash.get(STATE_KEY, None)
+    if state is None or not state.active or not is_client_check(item):
         return
-    dropped = set(map(id, drop))
-    items[:] = [item for item in items if id(item) not in dropped]
-    config.hook.pytest_deselected(items=drop)
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        _judge(item, call, report, state)
+
+
+def _judge(
+    item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, state: ClientState
+) -> None:
+    from conformance import catalog
+    from conformance.failures import ConformanceFailure, HarnessError
+    from conformance.report import CheckResult
+
+    ids = req_ids(item)
+    result = CheckResult(nodeid=item.nodeid, reqs=ids, outcome="pass", duration_s=report.duration)
+    state.results[item.nodeid] = result
+    if report.passed:
+        return
+    if report.skipped:
+        reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else ""
+        result.message = reason.removeprefix("Skipped: ")
+        result.outcome = "not-applicable" if result.message.startswith(NA_PREFIX) else "error"
+        return
+    exc = call.excinfo.value if call.excinfo else None
+    result.repro = repro_command(item, state)
+    result.message = str(exc) if exc is not None else report.longreprtext[-500:]
+    if report.when == "setup" or isinstance(exc, HarnessError):
+        result.outcome = "error"
+        return
+    blamed = list(exc.reqs) if isinstance(exc, ConformanceFailure) and exc.reqs else []
+    result.blamed = [r for r in blamed if r in ids] or blamed
+    result.outcome = "fail"
+    known = catalog.load()
+    levels = {known[r].level if r in known else "MUST" for r in (result.blamed or ids)}
+    if state.level == "must" and "MUST" not in levels:
+        result.outcome = "warn"
+        report.outcome = "skipped"
+        first = result.message.splitlines()[0][:200] if result.message else ""
+        report.wasxfail = f"conformance warning (SHOULD {' '.join(result.blamed or ids)}): {first}"
+        return
+    lines = []
+    for req_id in result.blamed or ids:
+        req = known.get(req_id)
+        text = f"[{req.level}, {req.profile}] {req.text}\n  see {req.link}" if req else ""
+        lines.append(f"{req_id} {text}")
+    report.sections.append(("conformance requirement", "\n".join(lines)))
+    report.sections.append(("conformance reproduce", result.repro))
+
+
+def repro_command(item: pytest.Item, state: ClientState) -> str:
+    """One command line that runs just this check against the same client."""
+    path = Path(str(item.path)).resolve()
+    try:
+        where = str(path.relative_to(item.config.rootpath))
+    except ValueError:
+        where = str(path)
+    args = ["pytest", f"{where}::{item.nodeid.split('::', 1)[1]}", "--client-cmd", state.command]
+    if state.level != "must":
+        args += ["--level", state.level]
+    return shlex.join(args)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """A short client-mode summary: verdict counts and the warnings."""
+    state = config.stash.get(STATE_KEY, None)
+    if state is None or not state.active or not state.results:
+        return
+    tr = terminalreporter
+    tr.section("client conformance summary")
+    counts: dict[str, int] = {}
+    for r in state.results.values():
+        counts[r.outcome] = counts.get(r.outcome, 0) + 1
+    tr.write_line(f"client {state.command}; level {state.level}")
+    tr.write_line("checks: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    for r in state.results.values():
+        if r.outcome == "warn":
+            tr.write_line(f"WARN {' '.join(r.blamed or r.reqs)} {r.nodeid}")
+            tr.write_line(f"     {r.message.splitlines()[0][:160] if r.message else ''}")
+    path = config.getoption("rt_report", None)
+    if path:
+        tr.write_line(f"report written to {path}")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the JSON report (the server suite's format) for a client-mode run."""
+    config = session.config
+    state = config.stash.get(STATE_KEY, None)
+    if state is None or not state.active:
+        return
+    path = config.getoption("rt_report", None)
+    if path:
+        from conformance.client_mode.report import write_report
+
+        write_report(path, state.command, state.level, list(state.results.values()), state.started)
 
 
 @pytest.fixture(scope="session")

@@ -61,6 +61,11 @@ class Peer:
         with contextlib.suppress(ConnectionClosed):
             await self._ws.send(payload)
 
+    async def send_fragments(self, parts: list[bytes]) -> None:
+        """Send one binary message as several fragments (continuation frames)."""
+        with contextlib.suppress(ConnectionClosed):
+            await self._ws.send(parts)
+
     async def send_text(self, text: str) -> None:
         """Send one text frame."""
         with contextlib.suppress(ConnectionClosed):

@@ -70,7 +70,9 @@ class TokenEndpoint:
         body = await asyncio.wait_for(reader.readexactly(size), 10.0) if size else b""
         call = TokenCall(method, target, headers, body)
         self._recording.token_calls.append(call)
-        if method == "POST" and target.rstrip("/").endswith("/tokens"):
+        if self._shape == "fail":
+            status, out = "401 Unauthorized", json.dumps({"detail": "key not accepted"}).encode()
+        elif method == "POST" and target.rstrip("/").endswith("/tokens"):
             payload = self._token if self._shape == "string" else {"token": self._token}
             status, out = "200 OK", json.dumps(payload).encode()
         else:

@@ -4,59 +4,93 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.client_mode.cases import get_case
-from conformance.client_mode.judge import explain, session_ended
+from conformance.client_mode.judge import expect, outputs_match, session_ended, usable
+from conformance.client_mode.recording import Recording
 from conformance.client_mode.session import ClientRuns
 
 
-def allowed_routes(case: str) -> set[str]:
-    """The bare path and its gateway form under /{owner}/{app}."""
-    spec = get_case(case)
-    return {spec.path, f"/{spec.app_id.strip('/')}{spec.path}"}
+def _routes(rec: Recording) -> list[str]:
+    usable(rec)
+    expect(rec.connections, rec, "the client never connected")
+    return [conn.handshake.route for conn in rec.connections]
 
 
-@pytest.mark.req("TBD:path")
-@pytest.mark.parametrize("case", ["echo", "server-streaming"])
-def test_client_connects_to_the_endpoint_path(client_runs: ClientRuns, case: str) -> None:
-    """The client opens RT_PATH, bare or under /{owner}/{app}, on the server it was given."""
+@pytest.mark.req("RT-TRANS-010", "RT-CONF-040")
+@pytest.mark.parametrize(
+    ("case", "path"),
+    [
+        ("echo", "/local/conformance-app/realtime"),
+        ("server-streaming", "/local/conformance-app/realtime/stream"),
+    ],
+)
+def test_client_builds_the_url_from_app_id_and_path(
+    client_runs: ClientRuns, case: str, path: str
+) -> None:
+    """The request path is /{app id} followed by the endpoint path."""
     rec = client_runs.get(case)
-    assert rec.connections, explain(rec, "the client never connected")
-    for conn in rec.connections:
-        route = conn.handshake.route
-        assert route in allowed_routes(case), explain(
-            rec, f"path {route!r} is none of {sorted(allowed_routes(case))}"
-        )
+    routes = _routes(rec)
+    expect(routes == [path] * len(routes), rec, f"requested {routes}, expected {path!r}")
 
 
-@pytest.mark.req("TBD:query")
-def test_client_query_parameters_are_well_formed(client_runs: ClientRuns) -> None:
-    """Query parameters appear once each; max_buffering, when sent, is an integer in 1..60."""
-    rec = client_runs.get("echo")
-    assert rec.connections, explain(rec, "the client never connected")
+@pytest.mark.req("RT-TRANS-011")
+def test_client_keeps_a_namespaced_app_id_unchanged(client_runs: ClientRuns) -> None:
+    """An app id with a namespace goes into the path unchanged."""
+    rec = client_runs.get("namespaced-app-id")
+    want = "/workflows/local/conformance-app/realtime"
+    routes = _routes(rec)
+    expect(routes == [want] * len(routes), rec, f"requested {routes}, expected {want!r}")
+
+
+@pytest.mark.req("RT-TRANS-012")
+def test_client_does_not_append_a_second_realtime(client_runs: ClientRuns) -> None:
+    """With no endpoint path and an app id ending in /realtime, /realtime is not added again."""
+    rec = client_runs.get("app-id-ends-with-realtime")
+    want = "/local/conformance-app/realtime"
+    routes = _routes(rec)
+    expect(routes == [want] * len(routes), rec, f"requested {routes}, expected {want!r}")
+
+
+@pytest.mark.req("RT-TRANS-013")
+def test_client_rewrites_a_legacy_app_id(client_runs: ClientRuns) -> None:
+    """The legacy app id 12345-conformance-app becomes 12345/conformance-app."""
+    rec = client_runs.get("legacy-app-id")
+    want = "/12345/conformance-app/realtime"
+    routes = _routes(rec)
+    expect(routes == [want] * len(routes), rec, f"requested {routes}, expected {want!r}")
+
+
+@pytest.mark.req("RT-TRANS-014")
+def test_client_percent_encodes_query_values(client_runs: ClientRuns) -> None:
+    """A token holding + / = & space and % survives the query string unchanged."""
+    from conformance.client_mode.cases import SPECIAL_TOKEN
+
+    rec = client_runs.get("auth-token-special")
+    _routes(rec)
     for conn in rec.connections:
-        for name, values in conn.handshake.query.items():
-            assert len(values) == 1, explain(
-                rec, f"query parameter {name!r} given {len(values)} times"
-            )
-        for value in conn.handshake.query.get("max_buffering", []):
+        got = conn.handshake.query.get("fal_jwt_token")
+        if got is None and conn.handshake.header("Authorization"):
+            continue  # sent as a header: nothing to encode
+        expect(got == [SPECIAL_TOKEN], rec, f"fal_jwt_token decoded to {got!r}")
+
+
+@pytest.mark.req("RT-TRANS-022")
+@pytest.mark.parametrize("case", ["echo", "auth-token"])
+def test_client_sends_max_buffering_as_an_integer(client_runs: ClientRuns, case: str) -> None:
+    """max_buffering, when the client sends it, is a decimal integer from 1 to 60, given once."""
+    rec = client_runs.get(case)
+    _routes(rec)
+    for conn in rec.connections:
+        values = conn.handshake.query.get("max_buffering", [])
+        expect(len(values) <= 1, rec, "max_buffering given more than once")
+        for value in values:
             ok = value.isdigit() and 1 <= int(value) <= 60
-            assert ok, explain(rec, f"max_buffering={value!r} is not an integer in 1..60")
+            expect(ok, rec, f"max_buffering={value!r} is not an integer from 1 to 60")
 
 
-@pytest.mark.req("TBD:no-deflate")
-def test_client_works_when_the_server_declines_compression(client_runs: ClientRuns) -> None:
-    """With permessage-deflate declined, the client sends and receives as usual."""
-    rec = client_runs.get("echo")
+@pytest.mark.req("RT-TRANS-032")
+@pytest.mark.parametrize("case", ["echo", "deflate-accepted"])
+def test_client_works_with_or_without_compression(client_runs: ClientRuns, case: str) -> None:
+    """Declined (echo) or accepted (deflate-accepted), permessage-deflate changes nothing."""
+    rec = client_runs.get(case)
     session_ended(rec)
-    assert not any(c.deflate_negotiated for c in rec.connections)
-    want = get_case("echo").expected_outputs
-    assert rec.outputs == want, explain(rec, f"outputs {rec.outputs!r}, expected {want!r}")
-
-
-@pytest.mark.req("TBD:no-deflate")
-def test_client_works_when_the_server_accepts_compression(client_runs: ClientRuns) -> None:
-    """When the client offers permessage-deflate and the server accepts, nothing else changes."""
-    rec = client_runs.get("deflate-accepted")
-    session_ended(rec)
-    want = get_case("deflate-accepted").expected_outputs
-    assert rec.outputs == want, explain(rec, f"outputs {rec.outputs!r}, expected {want!r}")
+    outputs_match(rec)

@@ -1,87 +1,110 @@
-"""Client checks: what the client sends as inputs (spec chapters 01, 02 and 04)."""
+"""Client checks: what the client sends as inputs (spec chapters 01, 04 and 07)."""
 
 from __future__ import annotations
 
-import json
-
-import msgpack
 import pytest
 
 from conformance.client_mode.cases import get_case
-from conformance.client_mode.judge import explain
-from conformance.client_mode.recording import decode_bytes
+from conformance.client_mode.judge import decode_input, expect, fail, usable
+from conformance.client_mode.recording import Recording, decode_bytes
 from conformance.client_mode.session import ClientRuns
-from conformance.client_mode.wire import NotMsgpack, profile_problems, scan
+from conformance.client_mode.wire import NotMsgpack, scan
 
 
-@pytest.mark.req("TBD:binary-inputs")
-def test_client_sends_inputs_as_binary_frames(client_runs: ClientRuns) -> None:
-    """Every input travels in a binary WebSocket message, never a text one."""
-    rec = client_runs.get("echo")
-    assert rec.frames, explain(rec, "the client sent no input")
-    text = [f for f in rec.frames if f.kind != "binary"]
-    assert not text, explain(rec, f"{len(text)} of {len(rec.frames)} inputs came as text frames")
-
-
-@pytest.mark.req("TBD:msgpack-map-input")
+@pytest.mark.req("RT-MSG-002")
 @pytest.mark.parametrize("case", ["echo", "types"])
-def test_client_sends_one_msgpack_map_per_input(client_runs: ClientRuns, case: str) -> None:
-    """Each input message holds exactly one msgpack map with str keys and no ext type."""
+def test_client_sends_no_text_messages(client_runs: ClientRuns, case: str) -> None:
+    """No input travels in a text message."""
     rec = client_runs.get(case)
-    assert rec.frames, explain(rec, "the client sent no input")
+    usable(rec)
+    expect(rec.frames, rec, "the client sent no input")
+    text = [f for f in rec.frames if f.kind != "binary"]
+    expect(not text, rec, f"{len(text)} of {len(rec.frames)} inputs came as text messages")
+
+
+@pytest.mark.req("RT-MSG-001")
+@pytest.mark.parametrize("case", ["echo", "types"])
+def test_client_sends_each_input_as_a_binary_msgpack_map(
+    client_runs: ClientRuns, case: str
+) -> None:
+    """Each input is one binary message holding exactly one msgpack map."""
+    rec = client_runs.get(case)
+    usable(rec)
+    expect(rec.frames, rec, "the client sent no input")
     for i, frame in enumerate(rec.frames):
-        problems = profile_problems(frame.payload)
-        assert not problems, explain(rec, f"input {i}: {'; '.join(problems)}")
-
-
-@pytest.mark.req("TBD:input-values")
-@pytest.mark.parametrize("case", ["echo", "server-streaming"])
-def test_client_sends_each_input_once_in_order(client_runs: ClientRuns, case: str) -> None:
-    """The client sends the inputs it was given, each once, in the order given."""
-    rec = client_runs.get(case)
-    sent = [msgpack_or_json(frame.payload) for frame in rec.frames]
-    want = decode_bytes(get_case(case).inputs)
-    assert sent == want, explain(rec, f"inputs sent {sent!r}, expected {want!r}")
-
-
-@pytest.mark.req("TBD:msgpack-types")
-def test_client_encodes_bytes_as_bin_and_text_as_str(client_runs: ClientRuns) -> None:
-    """Bytes go out as msgpack bin and strings as msgpack str, values unchanged."""
-    rec = client_runs.get("types")
-    assert len(rec.frames) == 1, explain(rec, "expected exactly one input")
-    frame = rec.frames[0]
-    try:
-        raw = msgpack.unpackb(frame.payload, raw=True)
-    except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError):
-        pytest.fail(explain(rec, "the input is not msgpack"), pytrace=False)
-    assert isinstance(raw, dict), explain(rec, "the input is not a map")
-    assert raw.get(b"s") == "h\u00e9llo".encode(), explain(rec, "str value changed")
-    assert raw.get(b"b") == b"\x00\xff\x10", explain(rec, "bytes value changed")
-    value = msgpack.unpackb(frame.payload, raw=False)
-    assert isinstance(value.get("b"), bytes), explain(rec, "bytes were not sent as msgpack bin")
-    assert isinstance(value.get("s"), str), explain(rec, "a string was not sent as msgpack str")
-    want = decode_bytes(get_case("types").inputs[0])
-    assert value == want, explain(rec, f"input decoded to {value!r}, expected {want!r}")
-
-
-@pytest.mark.req("TBD:float64")
-def test_client_encodes_floats_as_float64(client_runs: ClientRuns) -> None:
-    """Encoders emit float64 for floats (float32 loses precision)."""
-    rec = client_runs.get("types")
-    assert rec.frames, explain(rec, "the client sent no input")
-    try:
-        families = [t.family for t in scan(rec.frames[0].payload)]
-    except NotMsgpack:
-        pytest.fail(explain(rec, "the input is not msgpack"), pytrace=False)
-    assert "float32" not in families, explain(rec, "a float was encoded as float32")
-
-
-def msgpack_or_json(payload: bytes) -> object:
-    """Decode an input for comparison, whatever its encoding (other checks judge that)."""
-    try:
-        return msgpack.unpackb(payload, raw=False)
-    except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError):
+        expect(frame.kind == "binary", rec, f"input {i} is a {frame.kind} message")
         try:
-            return json.loads(payload)
-        except ValueError:
-            return payload
+            tokens = scan(frame.payload)
+        except NotMsgpack as exc:
+            fail(rec, f"input {i} is not one msgpack value: {exc}")
+        expect(tokens[0].family == "map", rec, f"input {i} is a msgpack {tokens[0].family}")
+
+
+def _profile_tokens(client_runs: ClientRuns) -> tuple[Recording, list[str], list[bool]]:
+    rec = client_runs.get("types")
+    usable(rec)
+    expect(rec.frames, rec, "the client sent no input")
+    try:
+        tokens = scan(rec.frames[0].payload)
+    except NotMsgpack as exc:
+        fail(rec, f"the input is not one msgpack value: {exc}")
+    return rec, [t.family for t in tokens], [t.is_key for t in tokens]
+
+
+@pytest.mark.req("RT-CONV-001")
+def test_client_uses_only_profile_types(client_runs: ClientRuns) -> None:
+    """An input holding every kind of value is encoded with profile types only (no ext)."""
+    rec, families, _ = _profile_tokens(client_runs)
+    expect("ext" not in families, rec, "the input holds a msgpack ext value")
+
+
+@pytest.mark.req("RT-CONV-002")
+def test_client_encodes_map_keys_as_str(client_runs: ClientRuns) -> None:
+    """Every map key of an input is a msgpack str."""
+    rec, families, keys = _profile_tokens(client_runs)
+    bad = [f for f, is_key in zip(families, keys, strict=True) if is_key and f != "str"]
+    expect(not bad, rec, f"map keys encoded as {bad}")
+
+
+@pytest.mark.req("RT-CONV-003")
+def test_client_encodes_bytes_as_bin_and_text_as_str(client_runs: ClientRuns) -> None:
+    """Bytes go out as msgpack bin and text as msgpack str, never one as the other."""
+    rec = client_runs.get("types")
+    usable(rec)
+    expect(rec.frames, rec, "the client sent no input")
+    value = decode_input(rec.frames[0].payload)
+    expect(isinstance(value, dict), rec, "the input is not a map")
+    expect(isinstance(value.get("b"), bytes), rec, "bytes were not sent as msgpack bin")
+    expect(value.get("b") == b"\x00\xff\x10", rec, "the bytes value changed")
+    expect(isinstance(value.get("s"), str), rec, "text was not sent as msgpack str")
+    expect(value.get("s") == "h\u00e9llo", rec, "the text value changed")
+    nested = value.get("a")
+    expect(isinstance(nested, list) and nested[-1] == b"", rec, "empty bytes not sent as bin")
+
+
+@pytest.mark.req("RT-CONV-004")
+def test_client_encodes_floats_as_float64(client_runs: ClientRuns) -> None:
+    """Non-integer numbers go out as float64."""
+    rec, families, _ = _profile_tokens(client_runs)
+    expect("float32" not in families, rec, "a float was encoded as float32")
+
+
+@pytest.mark.req("RT-MSG-003")
+@pytest.mark.parametrize("case", ["echo", "types", "server-streaming"])
+def test_client_sends_inputs_unchanged(client_runs: ClientRuns, case: str) -> None:
+    """The client sends the maps it was given, each once, in order, adding no member."""
+    rec = client_runs.get(case)
+    usable(rec)
+    sent = [decode_input(frame.payload) for frame in rec.frames]
+    want = decode_bytes(get_case(case).inputs)
+    expect(sent == want, rec, f"inputs sent {sent!r}, expected {want!r}")
+
+
+@pytest.mark.req("RT-FLOW-030", "RT-CONF-041")
+def test_client_sends_every_input_without_waiting_for_outputs(client_runs: ClientRuns) -> None:
+    """Twenty inputs sent at once all reach a server that answers only after the last one."""
+    rec = client_runs.get("burst")
+    usable(rec)
+    sent = [decode_input(frame.payload) for frame in rec.frames]
+    want = decode_bytes(get_case("burst").inputs)
+    expect(sent == want, rec, f"{len(sent)} of {len(want)} inputs arrived before any output")

@@ -11,7 +11,7 @@ import os
 import sys
 import urllib.request
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 import msgpack
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
@@ -78,11 +78,24 @@ class MinimalClient:
             payload = json.loads(response.read())
         return payload if isinstance(payload, str) else str(payload["token"])
 
+    def app_path(self) -> str:
+        """The app id as a path: legacy ``<digits>-<alias>`` becomes ``<digits>/<alias>``."""
+        owner, _, alias = self.app_id.partition("-")
+        if "/" not in self.app_id and owner.isdigit() and alias:
+            return f"{owner}/{alias}"
+        return self.app_id
+
+    def endpoint_path(self) -> str:
+        """RT_PATH; when empty, /realtime unless the app id already ends with it."""
+        if self.path:
+            return self.path
+        return "" if self.app_id.rstrip("/").endswith("/realtime") else "/realtime"
+
     def url(self, token: str | None) -> str:
         """The gateway-form URL: base, app id, path, token query."""
-        url = f"{self.base}/{self.app_id}{self.path}"
+        url = f"{self.base}/{self.app_path()}{self.endpoint_path()}"
         if token is not None:
-            url += f"?fal_jwt_token={quote(token)}"
+            url += "?" + urlencode({"fal_jwt_token": token})
         return url
 
     def headers(self) -> dict[str, str]:
@@ -101,7 +114,11 @@ class MinimalClient:
             frame = json.loads(text)
         except ValueError:
             return None
-        if not isinstance(frame, dict) or frame.get("type") != "x-fal-error":
+        if not isinstance(frame, dict):
+            return None
+        if frame.get("status") == "error":  # the legacy error shape
+            return {"event": "error", "code": str(frame.get("error")), "reason": ""}
+        if frame.get("type") != "x-fal-error":
             return None
         if frame.get("error") == "TIMEOUT":
             return None  # the session ends normally
@@ -109,16 +126,17 @@ class MinimalClient:
 
     def on_binary(self, data: bytes) -> Event | None:
         """A binary frame: one msgpack output."""
-        return {"event": "output", "data": to_json(msgpack.unpackb(data, raw=False))}
+        try:
+            value = msgpack.unpackb(data, raw=False)
+        except Exception as exc:  # any decoding failure: the message is malformed
+            return {"event": "error", "code": "MALFORMED_OUTPUT", "reason": str(exc)}
+        return {"event": "output", "data": to_json(value)}
 
     def closed_event(self, ws: ClientConnection) -> Event:
         """How the session ended, from the close frames seen."""
         rcvd = ws.protocol.close_rcvd
-        return {
-            "event": "closed",
-            "code": rcvd.code if rcvd is not None else None,
-            "clean": rcvd is not None and ws.protocol.close_sent is not None,
-        }
+        code = rcvd.code if rcvd is not None else None
+        return {"event": "closed", "code": code, "clean": code in (1000, 1001)}
 
     def session(self, ws: ClientConnection) -> None:
         """Send every input, then print what arrives until the end."""

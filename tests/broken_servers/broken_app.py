@@ -57,6 +57,9 @@ FAULTS: dict[str, str] = {
     "batch-per-input": "/realtime/batch answers each input of a batch separately",
 }
 
+#: Inputs waiting for the handler before the session stops reading from the client.
+PENDING = 16
+
 #: Maximum nesting depth accepted in an input (spec: a server MAY refuse deeper than 64).
 MAX_DEPTH = 64
 
@@ -236,17 +239,25 @@ class Inbox:
         self._items: collections.deque[str | bytes] = collections.deque(maxlen=maxlen)
         self._on_drop = on_drop
         self._changed = asyncio.Event()
+        self._taken = asyncio.Event()
         self.closed = False
         self._task = asyncio.create_task(self._fill(conn))
 
     async def _fill(self, conn: WsConnection) -> None:
-        while (message := await conn.recv()) is not None:
+        while (message := await self._next(conn)) is not None:
             if self._on_drop is not None and len(self._items) == self._items.maxlen:
                 self._on_drop()
             self._items.append(message)  # a full deque drops its oldest item: latest wins
             self._changed.set()
         self.closed = True
         self._changed.set()
+
+    async def _next(self, conn: WsConnection) -> str | bytes | None:
+        # Without a buffering limit, stop reading while PENDING inputs wait (RT-FLOW-021).
+        while self._items.maxlen is None and len(self._items) >= PENDING:
+            self._taken.clear()
+            await self._taken.wait()
+        return await conn.recv()
 
     def __len__(self) -> int:
         return len(self._items)
@@ -274,6 +285,7 @@ class Inbox:
                 await asyncio.wait_for(self._changed.wait(), idle_timeout)
             except TimeoutError:
                 return None
+        self._taken.set()
         return self._items.popleft()
 
     def stop(self) -> None:

@@ -35,14 +35,14 @@ class Fault:
     name: str
     must: frozenset[str] = frozenset()
     should: frozenset[str] = frozenset()
-    switches: tuple[str, ...] = ()
+    switches: tuple[str, ...] | None = None  # the server.py switches; default: (name,)
     auth: bool = False
     select: tuple[str, ...] = ()
     note: str = ""
     features: frozenset[str] = field(default=FEATURES)
 
     def __post_init__(self) -> None:
-        if not self.switches:
+        if self.switches is None:
             object.__setattr__(self, "switches", (self.name,))
         if self.auth:
             object.__setattr__(self, "features", self.features | {"auth"})

@@ -19,6 +19,9 @@ from websockets.server import ServerProtocol
 #: How long a closing handshake may take before the TCP connection is dropped.
 CLOSE_DEADLINE_S = 5.0
 
+#: Complete messages read ahead of the app; when full, the socket is not read (RT-FLOW-021).
+READ_AHEAD = 4
+
 #: Every open connection of this process (fault `deep-nesting-kills-sessions` drops them all).
 OPEN_CONNECTIONS: set[WsConnection] = set()
 
@@ -70,7 +73,10 @@ class WsConnection:
         self._writer = writer
         self._drop_tcp_above = drop_tcp_above
         self._drop_tcp_on_close = drop_tcp_on_close
-        self._messages: asyncio.Queue[str | bytes | None] = asyncio.Queue()
+        self._messages: asyncio.Queue[str | bytes | None] = asyncio.Queue(READ_AHEAD)
+        self._complete: list[str | bytes] = []
+        self._eof = False
+        self._discarding = False  # set once the server closes: later inputs are not read
         self._fragments: list[bytes] = []
         self._fragment_opcode: Opcode | None = None
         self.closed = asyncio.Event()
@@ -81,7 +87,7 @@ class WsConnection:
 
     async def recv(self) -> str | bytes | None:
         """The next complete message, or None once the connection is closing or closed."""
-        if self.closed.is_set() and self._messages.empty():
+        if self._eof and self._messages.empty():
             return None
         message = await self._messages.get()
         if message is None:
@@ -106,10 +112,16 @@ class WsConnection:
                         if event.opcode is Opcode.CLOSE and self._drop_tcp_on_close:
                             self.abort()
                 self._flush()
+                for message in self._complete:
+                    if not self._discarding:
+                        await self._messages.put(message)  # blocks while the app is behind
+                self._complete.clear()
                 if self._writer.is_closing():  # close received, protocol failure, abort
                     break
         finally:
-            self._messages.put_nowait(None)
+            self._eof = True
+            if not self._messages.full():
+                self._messages.put_nowait(None)
             await self._wait_transport_closed()
             OPEN_CONNECTIONS.discard(self)
             self.closed.set()
@@ -132,11 +144,11 @@ class WsConnection:
         self._fragments = []
         if self._fragment_opcode is Opcode.TEXT:
             try:
-                self._messages.put_nowait(payload.decode("utf-8"))
+                self._complete.append(payload.decode("utf-8"))
             except UnicodeDecodeError:
                 self._protocol.fail(1007, "invalid UTF-8 in a text message")
         else:
-            self._messages.put_nowait(payload)
+            self._complete.append(payload)
 
     # Sending -------------------------------------------------------------------------------
 
@@ -167,6 +179,9 @@ class WsConnection:
         if self.open:
             self._protocol.send_close(code, reason)
             await self._flush_and_drain()
+        self._discarding = True  # unblock the read loop so the close reply gets through
+        while not self._messages.empty():
+            self._messages.get_nowait()
         try:
             await asyncio.wait_for(self.closed.wait(), CLOSE_DEADLINE_S)
         except TimeoutError:

@@ -71,7 +71,7 @@ def configure(env: dict[str, str]) -> dict[str, Any]:
         async def given_token(self: Any, application: str, **_: Any) -> str:
             return given
 
-        fc.AsyncClient._get_realtime_token = given_token  # type: ignore[method-assign]
+        fc.AsyncClient._get_realtime_token = given_token
     elif rest:
         fc.REST_URL = rest.rstrip("/")
     else:

@@ -1,0 +1,140 @@
+"""Queues, buffering, batching and slow readers (spec chapters 04-messages and 07-flow-control)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from conformance.failures import ConformanceFailure, requirement
+from conformance.wire import Target
+
+
+def _quiet(conn: object, seconds: float) -> None:
+    """Wait `seconds` for a frame that must not come (the deadline passing is the point)."""
+    from conformance.wire import Conn
+
+    assert isinstance(conn, Conn)
+    try:
+        frame = conn.recv(timeout=seconds)
+    except ConformanceFailure:
+        return
+    raise ConformanceFailure(f"unexpected frame while the handler was busy: {frame.summary()}")
+
+
+@pytest.mark.req("RT-FLOW-001", "RT-FLOW-002", "RT-CONF-020")
+@pytest.mark.feature("delay")
+def test_server_queues_inputs_while_handler_runs(target: Target) -> None:
+    """Inputs that arrive while the handler runs wait in arrival order; none is dropped."""
+    with target.connect() as conn:
+        conn.send_msgpack({"prompt": "slow", "delay_ms": 300})
+        for i in range(5):
+            conn.send_msgpack({"prompt": f"q{i}"})
+        outputs = [conn.recv_output()["output"] for _ in range(6)]
+        with requirement("RT-FLOW-002"):
+            assert sorted(outputs) == sorted(["slow", *(f"q{i}" for i in range(5))]), outputs
+        with requirement("RT-FLOW-001"):
+            assert outputs == ["slow", *(f"q{i}" for i in range(5))], outputs
+
+
+@pytest.mark.req("RT-FLOW-003", "RT-FLOW-004", "RT-CONF-020")
+@pytest.mark.feature("buffering")
+def test_server_keeps_latest_inputs_under_buffering(target: Target) -> None:
+    """With buffering 2, inputs beyond two waiting ones push out the oldest, silently."""
+    with target.connect("/realtime/latest") as conn:
+        conn.send_msgpack({"prompt": "0", "delay_ms": 500})
+        _quiet(conn, 0.15)  # the handler has started on "0" by now
+        for i in range(1, 10):
+            conn.send_msgpack({"prompt": str(i)})
+        frames = [conn.recv_data() for _ in range(3)]
+        with requirement("RT-FLOW-004"):
+            errors = [f.summary() for f in frames if f.kind == "text"]
+            assert not errors, f"dropped inputs were answered with error frames: {errors}"
+        with requirement("RT-FLOW-003"):
+            got = [f.value["output"] for f in frames]
+            assert got == ["0", "8", "9"], f"outputs {got}; expected 0 then the latest two (8, 9)"
+
+
+@pytest.mark.req("RT-FLOW-010", "RT-FLOW-011", "RT-CONF-020")
+@pytest.mark.feature("batching")
+def test_server_answers_each_batch_once_in_order(target: Target) -> None:
+    """Waiting inputs are batched (at most 4), one output per batch, batches in order."""
+    prompts = list("abcdefghi")
+    with target.connect("/realtime/batch") as conn:
+        conn.send_msgpack({"prompt": prompts[0], "delay_ms": 300})
+        _quiet(conn, 0.1)
+        for p in prompts[1:]:
+            conn.send_msgpack({"prompt": p})
+        batches: list[list[str]] = []
+        while sum(len(b) for b in batches) < len(prompts):
+            batches.append(conn.recv_output()["output"].split(","))
+        with requirement("RT-FLOW-010"):
+            assert all(1 <= len(b) <= 4 for b in batches), f"batches {batches} exceed 4 inputs"
+        with requirement("RT-FLOW-011"):
+            assert [p for b in batches for p in b] == prompts, f"batches out of order: {batches}"
+
+
+def _slow_reader(target: Target, count: int, size: int) -> list[str]:
+    """Send `count` inputs of `size` bytes without reading, then read every output."""
+    outputs: list[str] = []
+    with target.connect(rcvbuf=16384) as conn:
+        done = threading.Event()
+
+        def send_all() -> None:
+            for i in range(count):
+                conn.send_msgpack({"prompt": f"{i:04d}" + "x" * size})
+            done.set()
+
+        sender = threading.Thread(target=send_all, daemon=True)
+        sender.start()
+        done.wait(timeout=target.scale(2.0))  # outputs pile up meanwhile: the client reads nothing
+        for _ in range(count):
+            outputs.append(conn.recv_output(timeout=10)["output"][:4])
+        sender.join(timeout=target.scale(5.0))
+    return outputs
+
+
+@pytest.mark.req("RT-FLOW-020")
+def test_server_drops_no_output_for_slow_reader(target: Target) -> None:
+    """A client that reads slowly still gets every output."""
+    outputs = _slow_reader(target, 40, 256 * 1024)
+    assert sorted(outputs) == [f"{i:04d}" for i in range(40)], "outputs were lost"
+
+
+@pytest.mark.req("RT-MSG-031")
+def test_server_keeps_order_for_slow_reader(target: Target) -> None:
+    """A client that reads slowly still gets the outputs in input order."""
+    outputs = _slow_reader(target, 40, 256 * 1024)
+    with requirement("RT-MSG-031"):
+        assert outputs == [f"{i:04d}" for i in range(40)], f"order seen: {outputs}"
+
+
+@pytest.mark.req("RT-FLOW-021")
+def test_server_pushes_back_on_client_that_does_not_read(target: Target) -> None:
+    """A server stops reading from a client whose outputs it cannot send (bounded memory)."""
+    budget = 64 * 1024 * 1024
+    chunk = 1024 * 1024
+    sent = 0
+    progress = threading.Event()
+    with target.connect(rcvbuf=16384) as conn:
+        stop = threading.Event()
+
+        def flood() -> None:
+            nonlocal sent
+            payload = {"prompt": "y" * chunk}
+            while sent < budget and not stop.is_set():
+                conn.send_msgpack(payload)
+                sent += chunk
+                progress.set()
+
+        thread = threading.Thread(target=flood, daemon=True)
+        thread.start()
+        stalled = False
+        while thread.is_alive():
+            progress.clear()
+            if not progress.wait(timeout=target.scale(1.0)) and thread.is_alive():
+                stalled = True  # a send has been blocked for a second: the server pushes back
+                break
+        stop.set()
+        with requirement("RT-FLOW-021"):
+            assert stalled, f"the server read {sent // chunk} MiB from a client that reads nothing"

@@ -1,0 +1,73 @@
+"""Every JSON Schema in spec/schemas is valid 2020-12 and every reference in it resolves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry
+
+from conformance.requirements import data_path, find_spec_dir
+
+_SPEC = find_spec_dir()
+SCHEMA_PATHS = sorted((_SPEC / "schemas").rglob("*.schema.json")) if _SPEC else []
+
+
+def _walk_refs(node: object) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [ref for value in node.values() for ref in _walk_refs(value)]
+    if isinstance(node, list):
+        return [ref for item in node for ref in _walk_refs(item)]
+    return []
+
+
+@pytest.mark.parametrize("path", SCHEMA_PATHS, ids=lambda p: p.name)
+def test_schema_is_valid_against_the_2020_12_metaschema(
+    path: Path, schemas: dict[Path, dict[str, Any]]
+) -> None:
+    """The schema declares 2020-12 and passes its metaschema."""
+    schema = schemas[path]
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    Draft202012Validator.check_schema(schema)
+
+
+@pytest.mark.parametrize("path", SCHEMA_PATHS, ids=lambda p: p.name)
+def test_schema_id_mirrors_its_path(
+    path: Path, schemas: dict[Path, dict[str, Any]], spec_dir: Path, schema_base: str
+) -> None:
+    """`$id` is the base plus the path under spec/schemas, so relative `$ref`s resolve."""
+    relative = path.relative_to(spec_dir / "schemas").as_posix()
+    assert schemas[path]["$id"] == schema_base + relative
+
+
+@pytest.mark.parametrize("path", SCHEMA_PATHS, ids=lambda p: p.name)
+def test_every_ref_resolves(
+    path: Path, schemas: dict[Path, dict[str, Any]], registry: Registry[Any]
+) -> None:
+    """Each `$ref` names a schema (and fragment) that exists."""
+    schema = schemas[path]
+    resolver = registry.resolver(base_uri=schema["$id"])
+    for ref in _walk_refs(schema):
+        resolver.lookup(ref)
+
+
+def test_schema_copies_are_packaged(spec_dir: Path) -> None:
+    """conformance/data/schemas holds byte-identical copies for the installed suite."""
+    for path in SCHEMA_PATHS:
+        copy = data_path("schemas", *path.relative_to(spec_dir / "schemas").parts)
+        assert copy.read_bytes() == path.read_bytes(), copy
+
+
+def test_endpoint_catalogue_names_existing_schemas(spec_dir: Path) -> None:
+    """Every schema the conformance-app catalogue names exists."""
+    root = spec_dir / "schemas" / "conformance-app"
+    catalogue = json.loads((root / "endpoints.json").read_text("utf-8"))
+    for path, endpoint in catalogue["endpoints"].items():
+        for key in ("input", "output"):
+            if key in endpoint:
+                target = root / endpoint[key].split("#")[0]
+                assert target.is_file(), (path, key, target)

@@ -1,0 +1,215 @@
+"""The test vectors in spec/vectors: well-formed, consistent with the spec, and true (spec 01, 05).
+
+msgpack vectors are checked with a strict profile decoder written here on top of `msgpack`
+(``raw=False``; map keys, ext values and depth checked by walking the result), so that each
+accept case decodes to its stated JSON view and each reject case fails for its stated reason.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry
+
+from conformance.requirements import Requirement, data_path, find_spec_dir
+
+_SPEC = find_spec_dir()
+VECTOR_PATHS = sorted((_SPEC / "vectors").glob("*.json")) if _SPEC else []
+LEVEL_RANK = {"MAY": 0, "SHOULD": 1, "MUST": 2}
+
+
+def _load(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    return data
+
+
+def _cases(kind: str) -> list[Any]:
+    params = []
+    for path in VECTOR_PATHS:
+        data = _load(path)
+        if data["kind"] != kind:
+            continue
+        for n, case in enumerate(data["cases"]):
+            params.append(pytest.param(case, id=f"{path.stem}[{n}] {case['description']}"))
+    return params
+
+
+# --------------------------------------------------------------------------- a profile decoder
+
+
+class ProfileError(Exception):
+    """The message is not a valid input under the msgpack profile; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _depth(value: object) -> int:
+    """Nesting depth as spec 01 defines it (iterative: inputs may be deep)."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            deepest = max(deepest, level + 1)
+            stack += [(k, level + 1) for k in node] + [(v, level + 1) for v in node.values()]
+        elif isinstance(node, tuple):
+            deepest = max(deepest, level + 1)
+            stack += [(v, level + 1) for v in node]
+    return deepest
+
+
+def _walk(value: object) -> list[object]:
+    out: list[object] = []
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if isinstance(node, dict):
+            stack += list(node) + list(node.values())
+        elif isinstance(node, tuple):
+            stack += node
+    return out
+
+
+def decode_input(data: bytes, max_depth: int = 1024) -> object:
+    """Decode one input message strictly under the profile, or raise ProfileError.
+
+    Arrays decode as tuples so that an array used as a map key stays hashable and is reported
+    as a non-str key rather than as a decoder crash.
+    """
+    try:
+        value = msgpack.unpackb(data, raw=False, strict_map_key=False, use_list=False)
+    except UnicodeDecodeError as exc:
+        raise ProfileError("invalid-utf8") from exc
+    except msgpack.StackError as exc:
+        raise ProfileError("too-deep") from exc
+    except (ValueError, TypeError) as exc:
+        raise ProfileError("malformed") from exc
+    if _depth(value) > max_depth:
+        raise ProfileError("too-deep")
+    if not isinstance(value, dict):
+        raise ProfileError("not-a-map")
+    nodes = _walk(value)
+    if any(isinstance(n, dict) and any(not isinstance(k, str) for k in n) for n in nodes):
+        raise ProfileError("non-str-key")
+    if any(isinstance(n, msgpack.ExtType | msgpack.Timestamp) for n in nodes):
+        raise ProfileError("ext")
+    return value
+
+
+def json_view(value: object) -> object:
+    """The JSON view of a decoded value (bin as {"$bytes": hex})."""
+    if isinstance(value, bytes):
+        return {"$bytes": value.hex()}
+    if isinstance(value, dict):
+        return {k: json_view(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [json_view(v) for v in value]
+    return value
+
+
+def _same(a: object, b: object) -> bool:
+    """Structural equality that also tells 1 from 1.0 from True, and -0.0 from 0.0."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict) and isinstance(b, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float):
+        return a.hex() == b.hex()
+    return a == b
+
+
+# --------------------------------------------------------------------------- file-level checks
+
+
+@pytest.mark.parametrize("path", VECTOR_PATHS, ids=lambda p: p.name)
+def test_vector_file_matches_the_vector_schema(path: Path, registry: Registry[Any]) -> None:
+    """Each vector file follows spec/schemas/vector-file.schema.json."""
+    schema = registry.contents(_schema_id(registry, "vector-file.schema.json"))
+    Draft202012Validator(schema, registry=registry).validate(_load(path))
+
+
+@pytest.mark.parametrize("path", VECTOR_PATHS, ids=lambda p: p.name)
+def test_vector_file_cites_existing_requirements(
+    path: Path, spec_requirements: dict[str, Requirement]
+) -> None:
+    """Every requirement ID a vector cites exists in the spec."""
+    for case in _load(path)["cases"]:
+        unknown = set(case["requirements"]) - set(spec_requirements)
+        assert not unknown, (case["description"], unknown)
+
+
+@pytest.mark.parametrize("path", VECTOR_PATHS, ids=lambda p: p.name)
+def test_vectors_are_packaged(path: Path) -> None:
+    """conformance/data/vectors holds byte-identical copies for the installed suite."""
+    assert data_path("vectors", path.name).read_bytes() == path.read_bytes()
+
+
+def test_every_reject_reason_is_covered() -> None:
+    """The invalid msgpack vectors exercise every reason the vector schema allows."""
+    reasons = {c.values[0]["reason"] for c in _cases("msgpack-input") if "reason" in c.values[0]}
+    assert reasons == {"malformed", "not-a-map", "non-str-key", "invalid-utf8", "ext", "too-deep"}
+
+
+# --------------------------------------------------------------------------- msgpack vectors
+
+
+@pytest.mark.parametrize("case", _cases("msgpack-input"))
+def test_msgpack_vector_holds(
+    case: dict[str, Any], spec_requirements: dict[str, Requirement]
+) -> None:
+    """An accept case decodes to its value; a reject case fails for its reason."""
+    data = bytes.fromhex(case["hex"])
+    if case["verdict"] == "accept":
+        assert _same(json_view(decode_input(data)), case["value"])
+        # A receiver must accept it whatever depth limit it chose (RT-CONV-006).
+        decode_input(data, max_depth=64)
+        return
+    limit = 64 if case["level"] == "MAY" else 1024
+    with pytest.raises(ProfileError) as info:
+        decode_input(data, max_depth=limit)
+    assert info.value.reason == case["reason"]
+    if case["level"] == "MAY":
+        decode_input(data, max_depth=1024)  # optional: a lenient server may accept it
+    levels = {
+        spec_requirements[r].level
+        for r in case["requirements"]
+        if spec_requirements[r].applies_to_server()
+    }
+    assert case["level"] in levels, (case["level"], levels)
+
+
+# --------------------------------------------------------------------------- JSON text vectors
+
+
+def _schema_id(registry: Registry[Any], relative: str) -> str:
+    for uri in registry:
+        if uri.endswith("/schemas/" + relative.split("#")[0]):
+            return str(uri)
+    raise AssertionError(f"no schema {relative}")
+
+
+@pytest.mark.parametrize("case", _cases("json-text"))
+def test_json_text_vector_holds(case: dict[str, Any], registry: Registry[Any]) -> None:
+    """A valid case parses as JSON and passes its schema; an invalid one fails either step."""
+    uri = _schema_id(registry, case["schema"])
+    fragment = case["schema"].partition("#")[2]
+    validator = Draft202012Validator(
+        {"$ref": uri + ("#" + fragment if fragment else "")}, registry=registry
+    )
+    try:
+        document = json.loads(case["text"])
+    except json.JSONDecodeError:
+        assert case["verdict"] == "invalid", "a valid case must be JSON"
+        return
+    errors = list(validator.iter_errors(document))
+    assert (not errors) == (case["verdict"] == "valid"), [e.message for e in errors]

@@ -1,0 +1,65 @@
+"""Raw WebSocket endpoints: the conformance app's /echo (spec chapters 09-raw-websocket and 13)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.failures import requirement
+from conformance.wire import Target
+
+
+@pytest.mark.req("RT-CONF-015", "RT-RAW-002", "RT-RAW-003")
+def test_server_echoes_text_three_times_then_closes_1000(target: Target) -> None:
+    """A text message m on /echo gets text m-0, m-1, m-2, then close 1000."""
+    with target.connect("/echo", validate=False) as conn:
+        conn.send_text("abc")
+        frames = conn.collect()
+        texts = [f.data.decode() for f in frames if f.kind == "text"]
+        with requirement("RT-RAW-002", "RT-CONF-015"):
+            assert [f.kind for f in frames[:3]] == ["text"] * 3, [f.summary() for f in frames]
+            assert texts == ["abc-0", "abc-1", "abc-2"], texts
+        end = frames[-1]
+        with requirement("RT-RAW-003", "RT-CONF-015"):
+            assert end.kind == "close" and end.code == 1000, f"/echo ended with {end.summary()}"
+
+
+@pytest.mark.req("RT-CONF-016", "RT-RAW-002")
+def test_server_echoes_binary_and_stays_open(target: Target) -> None:
+    """A binary message on /echo comes back unchanged as binary, and the connection stays open."""
+    payloads = [bytes.fromhex("00 ff 10 c1 7b 22"), b"\x81\xa6prompt\xa1x"]
+    with target.connect("/echo", validate=False) as conn:
+        for payload in payloads:
+            conn.send_bytes(payload)
+            frame = conn.recv()
+            with requirement("RT-RAW-002", "RT-CONF-016"):
+                assert frame.kind == "binary", f"expected the binary echo, got {frame.summary()}"
+                assert frame.data == payload, f"echo changed the bytes: {frame.data.hex(' ')}"
+
+
+@pytest.mark.req("RT-RAW-001")
+def test_server_routes_raw_endpoint_like_realtime(target: Target) -> None:
+    """Raw endpoints follow the same routing and query rules as realtime ones."""
+    with target.connect("/echo", query={"rt_unknown_param": "1"}, validate=False) as conn:
+        conn.send_text("q")
+        assert conn.recv().data == b"q-0"
+    raw = target.handshake("/echo/no-such-path")
+    raw.close()
+    assert raw.status != 101, "an unknown path under /echo was upgraded"
+
+
+@pytest.mark.req("RT-RAW-001", "RT-CONF-020")
+@pytest.mark.feature("gateway-paths")
+def test_server_routes_raw_endpoint_gateway_form(target: Target) -> None:
+    """/{owner}/{alias}/echo reaches the raw endpoint."""
+    with target.connect("/echo", gateway=True, validate=False) as conn:
+        conn.send_text("g")
+        assert conn.recv().data == b"g-0"
+
+
+@pytest.mark.req("RT-RAW-001", "RT-CONF-020")
+@pytest.mark.feature("auth")
+def test_server_applies_auth_to_raw_endpoint(target: Target) -> None:
+    """A raw endpoint refuses a handshake without the credential, like a realtime one."""
+    raw = target.handshake("/echo", auth=False)
+    raw.close()
+    assert raw.status != 101, "the raw endpoint accepted a handshake without credential"

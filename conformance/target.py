@@ -131,7 +131,9 @@ def build_config(
         extra={k: data[k] for k in ("name", "notes") if k in data},
     )
     if cfg.embedded:
-        cfg = replace(cfg, features=EMBEDDED_FEATURES, key=f"conformance-{secrets.token_hex(8)}")
+        # The reference hosts every feature; --features / a config file may narrow the claim.
+        claimed = declared if (features or config_file) else EMBEDDED_FEATURES
+        cfg = replace(cfg, features=claimed, key=f"conformance-{secrets.token_hex(8)}")
     elif cfg.url and urllib.parse.urlsplit(cfg.url).scheme not in ("ws", "wss"):
         raise ValueError(f"--target must be a ws:// or wss:// URL, not {cfg.url!r}")
     return cfg

@@ -1,0 +1,65 @@
+"""WebRTC signaling over a realtime endpoint (spec chapter 11-webrtc; feature `webrtc-signaling`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.failures import ConformanceFailure, requirement
+from conformance.wire import Conn, Target
+
+pytestmark = pytest.mark.feature("webrtc-signaling")
+PATH = "/realtime/webrtc"
+OFFER = {"type": "offer", "sdp": "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"}
+
+
+def _ready(conn: Conn) -> None:
+    with requirement("RT-RTC-001"):
+        assert conn.recv_output() == {"type": "ready"}
+
+
+@pytest.mark.req("RT-RTC-001", "RT-RTC-003", "RT-CONF-020")
+def test_server_signals_ready_then_answers_offer(target: Target) -> None:
+    """`ready` comes first; an offer gets an answer with a non-empty SDP."""
+    with target.connect(PATH) as conn:
+        _ready(conn)
+        conn.send_msgpack(OFFER)
+        answer = conn.recv_output()
+        with requirement("RT-RTC-003"):
+            assert answer.get("type") in ("answer", "error"), answer
+            if answer["type"] == "answer":
+                assert isinstance(answer.get("sdp"), str) and answer["sdp"], answer
+
+
+@pytest.mark.req("RT-RTC-003")
+def test_server_answers_bad_offer_with_error(target: Target) -> None:
+    """An offer without a str `sdp` gets a signaling error output."""
+    with target.connect(PATH) as conn:
+        _ready(conn)
+        conn.send_msgpack({"type": "offer", "sdp": 5})
+        out = conn.recv_output()
+        assert out.get("type") == "error" and isinstance(out.get("error"), str), out
+
+
+@pytest.mark.req("RT-RTC-004", "RT-RTC-005")
+def test_server_accepts_end_of_candidates_and_ignores_unknown_types(target: Target) -> None:
+    """A nil icecandidate and an unknown message type get no output; the session goes on."""
+    with target.connect(PATH) as conn:
+        _ready(conn)
+        conn.send_msgpack({"type": "icecandidate", "candidate": None})
+        conn.send_msgpack({"type": "rt-unknown-signal", "x": 1})
+        conn.send_msgpack(OFFER)
+        out = conn.recv_output()
+        with requirement("RT-RTC-004", "RT-RTC-005"):
+            assert out.get("type") in ("answer", "error"), f"unexpected output {out}"
+
+
+@pytest.mark.req("RT-RTC-007")
+def test_server_keeps_quiet_signaling_session(target: Target) -> None:
+    """A signaling session outlives an idle period longer than the app's other timeouts."""
+    with target.connect(PATH) as conn:
+        _ready(conn)
+        with pytest.raises(ConformanceFailure):
+            conn.recv(timeout=1.5)  # nothing may arrive, not even the end of the session
+        conn.send_msgpack(OFFER)
+        with requirement("RT-RTC-007"):
+            assert conn.recv_output().get("type") in ("answer", "error")

@@ -1,0 +1,100 @@
+"""Client adapter for the reference client (spec chapter 13, client-adapter contract).
+
+    pytest conformance --client-cmd ".venv/bin/python -m conformance.client_mode.adapters.reference_adapter"
+
+Adapters are not part of the suite core: this one imports ``reference.client`` (the suite
+itself never does). It maps the RT_* environment to ``reference.client.realtime`` arguments and
+what the caller sees to the contract's records.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+from reference.client import RealtimeError, RecvTimeout, realtime
+
+Event = dict[str, Any]
+
+
+def emit(event: Event) -> None:
+    """Print one record as a JSON line (RT-CONF-042)."""
+    sys.stdout.write(json.dumps(event) + "\n")
+    sys.stdout.flush()
+
+
+def from_json(value: Any) -> Any:
+    """Restore ``{"$bytes": hex}`` to bytes."""
+    if isinstance(value, dict):
+        if set(value) == {"$bytes"}:
+            return bytes.fromhex(value["$bytes"])
+        return {k: from_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_json(v) for v in value]
+    return value
+
+
+def to_json(value: Any) -> Any:
+    """Replace bytes by ``{"$bytes": hex}``."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"$bytes": bytes(value).hex()}
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    return value
+
+
+def client_kwargs(env: dict[str, str]) -> dict[str, Any]:
+    """``realtime()`` keyword arguments for the RT_* environment."""
+    kwargs: dict[str, Any] = {"base_url": env["RT_SERVER_URL"]}
+    path = env.get("RT_PATH", "/realtime")
+    if path:
+        kwargs["path"] = path  # empty: the caller gives no path and the client's default applies
+    if env.get("RT_TOKEN") is not None:
+        kwargs["token"] = env["RT_TOKEN"]
+    elif env.get("RT_KEY"):
+        # The reference client has no token exchange (RT_REST_URL): it sends the key itself.
+        kwargs["key"] = env["RT_KEY"]
+    return kwargs
+
+
+def _close_code(conn: Any) -> int | None:
+    code = conn.websocket.close_code
+    return None if code in (None, 1005, 1006) else int(code)
+
+
+def main() -> int:
+    """Run one case; exit 0 after the final record."""
+    env = dict(os.environ)
+    inputs = from_json(json.loads(env.get("RT_INPUTS", "[]")))
+    timeout = float(env.get("RT_RECV_TIMEOUT", "5"))
+    try:
+        with realtime(env["RT_APP_ID"], **client_kwargs(env)) as conn:
+            for value in inputs:
+                conn.send(value)
+            while True:
+                try:
+                    output = conn.recv(timeout=timeout)
+                except RecvTimeout:
+                    emit({"event": "timeout"})
+                    break  # leaving the block closes the session with 1000
+                except RealtimeError as exc:
+                    if exc.code == "CONNECTION_CLOSED":
+                        emit({"event": "closed", "code": _close_code(conn), "clean": False})
+                        break
+                    emit({"event": "error", "code": exc.code, "reason": exc.reason})
+                    continue
+                if output is None and conn.ended:
+                    emit({"event": "closed", "code": _close_code(conn), "clean": True})
+                    break
+                emit({"event": "output", "data": to_json(output)})
+    except Exception as exc:  # a refused handshake, a decode failure
+        emit({"event": "exception", "type": type(exc).__name__, "message": str(exc)[:500]})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

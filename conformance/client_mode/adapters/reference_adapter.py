@@ -1,6 +1,7 @@
 """Client adapter for the reference client (spec chapter 13, client-adapter contract).
 
-    pytest conformance --client-cmd ".venv/bin/python -m conformance.client_mode.adapters.reference_adapter"
+    pytest conformance --client-cmd \
+        ".venv/bin/python -m conformance.client_mode.adapters.reference_adapter"
 
 Adapters are not part of the suite core: this one imports ``reference.client`` (the suite
 itself never does). It maps the RT_* environment to ``reference.client.realtime`` arguments and

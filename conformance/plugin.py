@@ -36,7 +36,7 @@ EXIT_TARGET_UNREACHABLE = 6
 NA_PREFIX = "not applicable: "
 ENV_TARGET = "RT_CONFORMANCE_TARGET"
 
-RECORDER_KEY = pytest.StashKey["Recorder"]()
+RECORDER_KEY: pytest.StashKey[Recorder] = pytest.StashKey()
 
 
 @dataclass
@@ -194,14 +194,11 @@ def pytest_collection_modifyitems(
         _check_selectors(selectors)
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
-    from conformance.catalog import matches
 
     for item in items:
         if not is_check(item):
             keep.append(item)
-        elif client_cmd:
-            drop.append(item)
-        elif selectors and not any(matches(r, s) for r in req_ids(item) for s in selectors):
+        elif client_cmd or (selectors and not _selected(item, selectors)):
             drop.append(item)
         else:
             keep.append(item)
@@ -219,6 +216,12 @@ def pytest_collection_modifyitems(
         levels = sorted({known[r].level for r in ids if r in known})
         if levels:
             item.user_properties.append(("levels", " ".join(levels)))
+
+
+def _selected(item: pytest.Item, selectors: list[str]) -> bool:
+    from conformance.catalog import matches
+
+    return any(matches(r, s) for r in req_ids(item) for s in selectors)
 
 
 def _check_selectors(selectors: list[str]) -> None:
@@ -344,7 +347,7 @@ def _judge(
         if state.level == "must" and "MUST" not in levels:
             result.outcome = "warn"
             report.outcome = "skipped"
-            report.wasxfail = (  # type: ignore[attr-defined]
+            report.wasxfail = (
                 f"conformance warning (SHOULD {' '.join(result.blamed or ids)}): "
                 + result.message.splitlines()[0][:200]
                 if result.message
@@ -459,7 +462,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def _write_report(config: pytest.Config, state: SuiteState, path: str) -> None:
-    from conformance import catalog, report, schemas
+    from conformance import catalog, coverage, report, schemas
 
     known = catalog.load()
     selectors = state.selectors
@@ -473,15 +476,27 @@ def _write_report(config: pytest.Config, state: SuiteState, path: str) -> None:
         if req.id in covered or not _suite_covers(config, req.id):
             in_scope.add(req.id)
     cfg = state.target
+    results = list(state.results.values())
+    if state.target_error:  # nothing ran: every selected check is an error, not a verdict
+        results = [
+            report.CheckResult(i.nodeid, req_ids(i), "error", message=state.target_error)
+            for i in state.selected
+        ]
     doc = report.build(
         target=cfg.url if cfg else "",
         embedded=bool(cfg and cfg.embedded),
         features=sorted(cfg.features) if cfg else [],
         level=state.level,
         spec_version=catalog.spec_version(),
-        checks=list(state.results.values()),
+        checks=results,
         requirements={
-            r.id: {"level": r.level, "profile": r.profile, "text": r.text, "link": r.link}
+            r.id: {
+                "level": r.level,
+                "profile": r.profile,
+                "text": r.text,
+                "link": r.link,
+                "note": coverage.NOT_OBSERVABLE.get(r.id, ""),
+            }
             for r in known.values()
         },
         in_scope=in_scope,

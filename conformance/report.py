@@ -91,7 +91,9 @@ def build(
             "link": info.get("link", ""),
             "checks": [{"check": nodeid, "outcome": outcome} for nodeid, outcome in entries],
         }
-    counts = {v: 0 for v in VERDICTS}
+        if info.get("note") and not entries:
+            reqs_out[req_id]["note"] = info["note"]
+    counts = dict.fromkeys(VERDICTS, 0)
     for entry in reqs_out.values():
         counts[entry["verdict"]] += 1
     check_counts: dict[str, int] = {}
@@ -143,7 +145,8 @@ def summarize(document: Mapping[str, Any]) -> str:
         f"- Target: `{target['url']}`"
         + (" (embedded reference server)" if target.get("embedded_reference") else ""),
         f"- Declared features: {', '.join(target['features']) or '(none)'}",
-        f"- Conformant (every MUST passed, no errors): **{'yes' if summary['conformant'] else 'no'}**",
+        "- Conformant (every MUST passed, no errors): "
+        + ("**yes**" if summary["conformant"] else "**no**"),
         "",
         "| verdict | requirements |",
         "|---|---|",
@@ -152,7 +155,8 @@ def summarize(document: Mapping[str, Any]) -> str:
     lines += ["", "| requirement | level | verdict | checks |", "|---|---|---|---|"]
     for req_id, entry in document["requirements"].items():
         names = ", ".join(sorted({c["check"].rsplit("::", 1)[-1] for c in entry["checks"]}))
-        lines.append(f"| {req_id} | {entry['level']} | {entry['verdict']} | {names or '-'} |")
+        names = names or entry.get("note", "") or "-"
+        lines.append(f"| {req_id} | {entry['level']} | {entry['verdict']} | {names} |")
     notable = [c for c in document["checks"] if c["outcome"] in ("fail", "warn", "error")]
     if notable:
         lines += ["", "## Findings", ""]

@@ -34,7 +34,9 @@ def expect_rejection(conn: Conn, rejected_by: tuple[str, ...]) -> Rejection:
     """
     frame = conn.recv_data()
     with requirement(*rejected_by, "RT-MSG-013"):
-        assert frame.kind != "binary", f"the server answered a rejected input with an output: {frame.summary()}"
+        assert frame.kind != "binary", (
+            f"the server answered a rejected input with an output: {frame.summary()}"
+        )
     with requirement(*rejected_by, "RT-CTRL-010"):
         assert frame.is_error_frame, f"expected an x-fal-error frame, got {frame.summary()}"
     error = frame.value
@@ -45,10 +47,12 @@ def expect_rejection(conn: Conn, rejected_by: tuple[str, ...]) -> Rejection:
     after = conn.recv_data()
     if after.kind == "close":
         with requirement("RT-CTRL-010", "RT-LIFE-020"):
-            assert after.code == 1000, f"after the error frame the server closed with {after.summary()}"
+            assert after.code == 1000, (
+                f"after the error frame the server closed with {after.summary()}"
+            )
         return Rejection(error, False, after)
     with requirement("RT-MSG-013"):
-        assert after.kind == "binary" and after.value == {"output": PROBE["prompt"]}, (
+        assert (after.kind, after.value) == ("binary", {"output": PROBE["prompt"]}), (
             f"after the error frame the server sent {after.summary()} instead of the probe's output"
         )
     return Rejection(error, True, after)

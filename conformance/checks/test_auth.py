@@ -10,7 +10,9 @@ from conformance.wire import Target
 pytestmark = pytest.mark.feature("auth")
 
 
-def _echo_with(target: Target, *, query: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> None:
+def _echo_with(
+    target: Target, *, query: dict[str, str] | None = None, headers: dict[str, str] | None = None
+) -> None:
     with target.connect(query=query, headers=headers, auth=False) as conn:
         conn.send_msgpack({"prompt": "authed"})
         assert conn.recv_output() == {"output": "authed"}

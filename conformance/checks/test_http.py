@@ -25,7 +25,9 @@ def test_server_http_matches_realtime(target: Target, prompt: str) -> None:
 
 @pytest.mark.req("RT-HTTP-003")
 @pytest.mark.parametrize("body", [{}, {"prompt": 1}, {"prompt": "x", "delay_ms": -1}])
-def test_server_http_refuses_invalid_input_with_422(target: Target, body: dict[str, object]) -> None:
+def test_server_http_refuses_invalid_input_with_422(
+    target: Target, body: dict[str, object]
+) -> None:
     """An input the app's validation refuses gets 422."""
     resp = target.http("POST", "/", body)
     assert resp.status == 422, f"POST / with {body} answered {resp.status}"

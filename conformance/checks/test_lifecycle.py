@@ -1,4 +1,4 @@
-"""Session lifecycle: pings, closes, idle timeouts and shutdown (spec chapters 05 and 06-lifecycle)."""
+"""Session lifecycle: pings, closes, idle timeouts, shutdown (spec chapters 05, 06-lifecycle)."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ def test_server_ends_idle_session_with_timeout(target: Target) -> None:
             assert frame.value["error"] == "TIMEOUT", frame.value
         end = conn.recv_data()
         with requirement("RT-CTRL-017"):
-            assert end.kind == "close" and end.code == 1000, f"after TIMEOUT: {end.summary()}"
+            assert (end.kind, end.code) == ("close", 1000), f"after TIMEOUT: {end.summary()}"
 
 
 @pytest.mark.req("RT-LIFE-002")
@@ -102,7 +102,9 @@ def test_server_sends_pending_output_before_timeout(target: Target) -> None:
         conn.send_msgpack({"prompt": "slow", "delay_ms": 1300})
         frame = conn.recv_data(timeout=5)
         with requirement("RT-LIFE-002"):
-            assert frame.kind == "binary", f"expected the pending output first, got {frame.summary()}"
+            assert frame.kind == "binary", (
+                f"expected the pending output first, got {frame.summary()}"
+            )
             assert frame.value == {"output": "slow"}
 
 
@@ -137,6 +139,6 @@ def test_server_closes_1001_on_shutdown(target: Target) -> None:
             server.stop()
             end = conn.recv()
             with requirement("RT-LIFE-021"):
-                assert end.kind == "close" and end.code == 1001, f"on shutdown: {end.summary()}"
+                assert (end.kind, end.code) == ("close", 1001), f"on shutdown: {end.summary()}"
     finally:
         server.stop()

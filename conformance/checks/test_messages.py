@@ -1,4 +1,4 @@
-"""Inputs and outputs on a unary realtime endpoint (spec chapters 01-conventions, 02, 04-messages)."""
+"""Inputs and outputs on a unary realtime endpoint (spec chapters 01, 02 and 04-messages)."""
 
 from __future__ import annotations
 

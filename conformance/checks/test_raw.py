@@ -20,7 +20,7 @@ def test_server_echoes_text_three_times_then_closes_1000(target: Target) -> None
             assert texts == ["abc-0", "abc-1", "abc-2"], texts
         end = frames[-1]
         with requirement("RT-RAW-003", "RT-CONF-015"):
-            assert end.kind == "close" and end.code == 1000, f"/echo ended with {end.summary()}"
+            assert (end.kind, end.code) == ("close", 1000), f"/echo ended with {end.summary()}"
 
 
 @pytest.mark.req("RT-CONF-016", "RT-RAW-002")

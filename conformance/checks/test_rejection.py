@@ -51,7 +51,7 @@ def test_server_rejects_malformed_input(target: Target, case: str) -> None:
 
 @pytest.mark.req("RT-MSG-011", "RT-CTRL-010", "RT-LIFE-020")
 def test_server_rejects_text_message(target: Target) -> None:
-    """A TEXT message on a realtime endpoint is rejected, even when it holds a valid input as JSON."""
+    """A TEXT message on a realtime endpoint is rejected, even one holding a valid input as JSON."""
     with target.connect() as conn:
         conn.send_text('{"prompt": "as text"}')
         expect_rejection(conn, ("RT-MSG-011",))
@@ -126,7 +126,9 @@ def test_server_delivers_earlier_outputs_before_error(target: Target) -> None:
 
 
 @pytest.mark.req("RT-CTRL-014", "RT-SEC-003")
-@pytest.mark.parametrize("bad_hex", ["c1", "81 a6 70726f6d7074 7b"], ids=["malformed", "wrong-type"])
+@pytest.mark.parametrize(
+    "bad_hex", ["c1", "81 a6 70726f6d7074 7b"], ids=["malformed", "wrong-type"]
+)
 def test_server_error_reason_names_the_problem(target: Target, bad_hex: str) -> None:
     """The reason of a rejection is non-empty and leaks no traceback or file path."""
     with target.connect() as conn:
@@ -169,6 +171,6 @@ def test_server_keeps_session_after_handler_failure(target: Target) -> None:
         conn.send_msgpack(PROBE)
         after = conn.recv_data()
         with requirement("RT-CTRL-016"):
-            assert after.kind == "binary" and after.value == {"output": PROBE["prompt"]}, (
+            assert (after.kind, after.value) == ("binary", {"output": PROBE["prompt"]}), (
                 f"after the handler failure the server sent {after.summary()}"
             )

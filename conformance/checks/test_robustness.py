@@ -1,4 +1,4 @@
-"""Property-based robustness: arbitrary profile values and malformed bytes (spec chapters 01, 04, 05).
+"""Property-based robustness: any profile value, malformed bytes (spec chapters 01, 04, 05).
 
 Bounded examples; derandomized when `CI` is set (unless `--hypothesis-seed` is given), so a CI
 run is reproducible and a local run explores. The connection is reused across examples and
@@ -41,7 +41,9 @@ _scalars = (
 )
 profile_values = st.recursive(
     _scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 inputs = st.fixed_dictionaries(

@@ -21,7 +21,9 @@ def test_server_keeps_other_sessions_serving(target: Target) -> None:
                 noisy.recv_data()
         raw = target.handshake("/realtime")
         try:
-            raw.send_raw(frame_header(BINARY, target.config.max_message_size + 1, mask_key=b"\0" * 4))
+            raw.send_raw(
+                frame_header(BINARY, target.config.max_message_size + 1, mask_key=b"\0" * 4)
+            )
             raw.recv_close_frame(timeout=10)
         finally:
             raw.close()

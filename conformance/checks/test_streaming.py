@@ -14,7 +14,7 @@ def _end_normally(conn: Conn, frame: Received, *reqs: str) -> None:
         assert frame.is_error_frame, f"expected the TIMEOUT error frame, got {frame.summary()}"
         assert frame.value["error"] == "TIMEOUT", f"the session ended with {frame.value}"
         end = conn.recv_data()
-        assert end.kind == "close" and end.code == 1000, f"after TIMEOUT: {end.summary()}"
+        assert (end.kind, end.code) == ("close", 1000), f"after TIMEOUT: {end.summary()}"
 
 
 @pytest.mark.req("RT-STREAM-001", "RT-CONF-021", "RT-CTRL-017", "RT-CONF-020")
@@ -59,7 +59,7 @@ def test_server_streams_once_per_session(target: Target) -> None:
             assert sorted(outputs) == ["first-0", "first-1", "first-2"], outputs
         errors = [f.value for f in frames if f.is_error_frame]
         with requirement("RT-STREAM-003"):
-            assert errors and errors[0]["error"] == "INVALID_INPUT", (
+            assert [e["error"] for e in errors[:1]] == ["INVALID_INPUT"], (
                 f"the second input got no INVALID_INPUT error frame: {errors}"
             )
             last_output = max(i for i, f in enumerate(frames) if f.kind == "binary")

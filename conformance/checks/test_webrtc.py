@@ -1,4 +1,4 @@
-"""WebRTC signaling over a realtime endpoint (spec chapter 11-webrtc; feature `webrtc-signaling`)."""
+"""WebRTC signaling on a realtime endpoint (spec chapter 11-webrtc; `webrtc-signaling`)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def test_server_signals_ready_then_answers_offer(target: Target) -> None:
         with requirement("RT-RTC-003"):
             assert answer.get("type") in ("answer", "error"), answer
             if answer["type"] == "answer":
-                assert isinstance(answer.get("sdp"), str) and answer["sdp"], answer
+                assert isinstance(answer.get("sdp"), str), answer
+                assert answer["sdp"], answer
 
 
 @pytest.mark.req("RT-RTC-003")
@@ -37,7 +38,8 @@ def test_server_answers_bad_offer_with_error(target: Target) -> None:
         _ready(conn)
         conn.send_msgpack({"type": "offer", "sdp": 5})
         out = conn.recv_output()
-        assert out.get("type") == "error" and isinstance(out.get("error"), str), out
+        assert out.get("type") == "error", out
+        assert isinstance(out.get("error"), str), out
 
 
 @pytest.mark.req("RT-RTC-004", "RT-RTC-005")

@@ -23,8 +23,11 @@ from reference.app import to_output
 from reference.core.codec import Encoder
 from reference.core.frames import TIMEOUT_REASON, CloseCode, ErrorCode, error_frame
 from reference.core.session import Mode, Rejected, Session, State
+from reference.server.connection import describe
 
 if TYPE_CHECKING:
+    from collections.abc import Coroutine, Generator
+
     from reference.server.connection import Connection
     from reference.server.http import Route
 
@@ -46,6 +49,8 @@ class RealtimeDriver:
         self.encode = Encoder().encode
         self._waiter: asyncio.Future[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._handoff: _Resume | None = None
+        self._eager = config.mode is Mode.UNARY and route.is_async
         deadline = self.session.deadline()
         if deadline is not None:
             self._timer = self.loop.call_at(deadline, self._on_timer)
@@ -53,13 +58,57 @@ class RealtimeDriver:
 
     # -- from the connection ----------------------------------------------------------------
     def on_message(self, data: bytes | str) -> None:
+        session = self.session
         if type(data) is bytes:
-            self.session.receive_binary(data, self.loop.time())
+            session.receive_binary(data, self.loop.time())
         else:
-            self.session.receive_text(str(data), self.loop.time())
+            session.receive_text(str(data), self.loop.time())
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            if self._eager and self._handoff is None and not self.conn.write_paused:
+                self._run_eagerly()
+            else:
+                waiter.set_result(None)
+
+    def _run_eagerly(self) -> None:
+        """Serve the input inside `data_received` while the worker is idle.
+
+        Order is kept: the worker is waiting with an empty queue, so this input is next. An
+        async handler that returns without suspending costs no task switch; one that
+        suspends is handed to the worker, which resumes the same coroutine.
+        """
+        work = self.session.next_work()
+        if work is None:
+            return
+        if isinstance(work, Rejected):
+            self._error(ErrorCode.INVALID_INPUT, work.reason)
+            return
+        coro = self.route.handler(*work)
+        try:
+            yielded = coro.send(None)
+        except StopIteration as stop:
+            self._deliver(stop.value)
+            return
+        except Exception as exc:
+            self._handler_failed(exc)
+            return
+        self._handoff = _Resume(coro, yielded)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    def _deliver(self, value: Any) -> None:
+        try:
+            data = self.encode(to_output(value))
+        except Exception as exc:
+            self._handler_failed(exc)
+            return
+        self.conn.send_binary(data)
+
+    def _handler_failed(self, exc: BaseException) -> None:
+        # One failing input does not end the session (robust profile).
+        log.error("realtime handler failed on %s", self.route.path, exc_info=exc)
+        self._error(ErrorCode.INTERNAL_ERROR, describe(exc))
 
     def on_close(self) -> None:
         """The client closed or left: discard pending work; this is not an error."""
@@ -114,8 +163,6 @@ class RealtimeDriver:
             return  # the client left or the server is stopping
         except Exception as exc:  # a streaming handler failed: report, then end normally
             log.exception("realtime handler failed on %s", self.route.path)
-            from reference.server.connection import describe
-
             self._error(ErrorCode.INTERNAL_ERROR, describe(exc))
             self._finish(send_timeout=False)
             return
@@ -145,6 +192,19 @@ class RealtimeDriver:
         conn = self.conn
         encode = self.encode
         while True:
+            handoff = self._handoff
+            if handoff is not None:  # an eagerly started handler that suspended
+                try:
+                    data = encode(to_output(await handoff))
+                except Exception as exc:
+                    self._handler_failed(exc)
+                    continue
+                finally:
+                    self._handoff = None
+                conn.send_binary(data)
+                if conn.write_paused:
+                    await conn.drain()
+                continue
             work = session.next_work()
             if work is None:
                 if session.finished:
@@ -157,11 +217,7 @@ class RealtimeDriver:
             try:
                 data = encode(to_output(await self._call(work)))
             except Exception as exc:
-                # One failing input does not end the session (robust profile).
-                log.exception("realtime handler failed on %s", self.route.path)
-                from reference.server.connection import describe
-
-                self._error(ErrorCode.INTERNAL_ERROR, describe(exc))
+                self._handler_failed(exc)
                 continue
             conn.send_binary(data)
             if conn.write_paused:
@@ -219,3 +275,37 @@ class RealtimeDriver:
         else:
             await self._send(await result)
         self.session.close_input()
+
+
+class _Resume:
+    """Awaitable that continues a coroutine already started by `coro.send(None)`.
+
+    The first value it yields is the one the coroutine yielded (a future), so the task that
+    awaits this object waits on it exactly as if it had started the coroutine itself.
+    """
+
+    __slots__ = ("_coro", "_first")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], first: Any) -> None:
+        self._coro = coro
+        self._first = first
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro = self._coro
+        value = self._first
+        while True:
+            try:
+                sent = yield value
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:
+                try:
+                    value = coro.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    value = coro.send(sent)
+                except StopIteration as stop:
+                    return stop.value

@@ -200,7 +200,7 @@ def _on_test_stop(environment: Any, **_kwargs: Any) -> None:
 
 
 def _on_quit(exit_code: int = 0, **_kwargs: Any) -> None:
-    environment = _environment()
+    environment = _State.environment
     if environment is None:
         return
     if _is_worker(environment.runner):
@@ -219,7 +219,9 @@ def _report(environment: Any, *, worker: bool = False) -> None:
     json_path, csv_path = recorder.write(prefix, meta)
     _State.written_version = recorder.version
     if not worker:
-        console.info("\n%s\nLatency report: %s, %s\n", recorder.table(), json_path, csv_path)
+        # With --json Locust's stdout is machine-readable: keep the table on the log (stderr).
+        out = logger if getattr(environment.parsed_options, "json", False) else console
+        out.info("\n%s\nLatency report: %s, %s\n", recorder.table(), json_path, csv_path)
 
 
 def _prefix(options: Any) -> str:
@@ -237,10 +239,6 @@ def _meta(environment: Any) -> dict[str, object]:
         "locust_total_requests": environment.stats.total.num_requests,
         "locust_total_failures": environment.stats.total.num_failures,
     }
-
-
-def _environment() -> Any:
-    return _State.environment
 
 
 def _is_worker(runner: Any) -> bool:

@@ -11,7 +11,11 @@ from types import SimpleNamespace
 
 import msgpack
 import pytest
-from conftest import free_port, run_locust
+from loadtest_support import (
+    free_port,
+    reference_server,
+    run_locust,
+)
 from websockets.sync.server import ServerConnection, serve
 
 from loadtests import _locust_setup
@@ -24,6 +28,13 @@ from loadtests._clients import (
     join_path,
     realtime_request,
 )
+
+
+@pytest.fixture(scope="module")
+def reference_url() -> Iterator[str]:
+    """The reference server, one per test module."""
+    with reference_server() as url:
+        yield url
 
 
 def test_realtime_round_trip_returns_the_output(reference_url: str) -> None:

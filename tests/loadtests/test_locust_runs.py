@@ -5,14 +5,28 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import RUN_DEADLINE_S, free_port, locust_cmd, run_locust
+from loadtest_support import (
+    RUN_DEADLINE_S,
+    free_port,
+    locust_cmd,
+    reference_server,
+    run_locust,
+)
 
 from loadtests._histogram import LatencyHistogram
 from loadtests._recorder import LatencyRecorder
+
+
+@pytest.fixture(scope="module")
+def reference_url() -> Iterator[str]:
+    """The reference server, one per test module."""
+    with reference_server() as url:
+        yield url
 
 
 def load_report(path: Path) -> dict[str, object]:

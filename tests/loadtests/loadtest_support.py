@@ -1,11 +1,14 @@
-"""Fixtures of the load-test tests: one reference server per session, and a Locust runner.
+"""Helpers of the load-test tests: a reference-server fixture and Locust process runners.
 
-Every process started here listens on 127.0.0.1 and is stopped at teardown; every wait has a
+Not a conftest.py, so that its module name is unique in the tree (mypy checks tests/ as one
+set of modules); each test module wraps `reference_server` in its own fixture. Every
+process started here listens on 127.0.0.1 and is stopped at teardown; every wait has a
 deadline.
 """
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import signal
 import socket
@@ -23,16 +26,15 @@ START_DEADLINE_S = 20.0
 RUN_DEADLINE_S = 90.0
 
 
-@pytest.fixture(scope="session")
-def reference_url() -> Iterator[str]:
-    """`python -m reference serve --port 0`: the conformance app on 127.0.0.1."""
+@contextlib.contextmanager
+def reference_server() -> Iterator[str]:
+    """`python -m reference serve --port 0` (the conformance app on 127.0.0.1): its URL."""
     cmd = [sys.executable, "-m", "reference", "serve", "--host", "127.0.0.1", "--port", "0"]
     process = subprocess.Popen(
         cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     try:
-        url = _read_ready_line(process)
-        yield url
+        yield _read_ready_line(process)
     finally:
         _stop(process)
 

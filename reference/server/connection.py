@@ -351,9 +351,18 @@ class Connection(asyncio.Protocol):
             if chunk:
                 if not self.closed:
                     transport.write(chunk)
-            else:
+            elif not self.closed:
+                # End of our side: half-close and keep reading (discarded) until the peer
+                # closes, so a peer still sending does not get a reset that eats our close
+                # frame (seen with the 1009 close of an oversized message).
                 self.closed = True
-                transport.close()
+                if transport.can_write_eof():
+                    transport.write_eof()
+                else:
+                    transport.close()
+                if self._close_timer is None:
+                    loop = asyncio.get_running_loop()
+                    self._close_timer = loop.call_later(CLOSE_TIMEOUT, self._abort)
 
     def send_binary(self, data: bytes) -> None:
         """Send one binary message as a single unmasked frame (RFC 6455 section 5.2)."""
@@ -393,7 +402,7 @@ class Connection(asyncio.Protocol):
             self._close_timer = loop.call_later(CLOSE_TIMEOUT, self._abort)
 
     def _abort(self) -> None:
-        if self.transport is not None and not self.closed:
+        if self.transport is not None and not self.transport.is_closing():
             self.transport.abort()
 
     def shutdown(self) -> None:

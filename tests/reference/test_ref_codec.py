@@ -1,0 +1,84 @@
+"""The msgpack profile of inputs (reference/core/codec.py; spec chapter 01-conventions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reference.core.codec import MAX_DEPTH, Encoder, ProfileError, decode_input
+
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False)
+    | st.text()
+    | st.binary()
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+maps = st.dictionaries(st.text(), values, max_size=6)
+
+
+@given(maps)
+def test_profile_maps_round_trip(value: dict[str, Any]) -> None:
+    assert decode_input(Encoder().encode(value)) == value
+
+
+@given(st.binary(max_size=64))
+def test_arbitrary_bytes_decode_or_raise_profile_error(data: bytes) -> None:
+    try:
+        decoded: object = decode_input(data)
+    except ProfileError as exc:
+        decoded = exc
+    assert type(decoded) is dict or (isinstance(decoded, ProfileError) and decoded.reason)
+
+
+@pytest.mark.parametrize(
+    ("hex_bytes", "fragment"),
+    [
+        ("c1", "not a valid msgpack"),  # never-used byte
+        ("81a161", "not a valid msgpack"),  # truncated map
+        ("80c0", "trailing bytes"),  # {} then nil
+        ("91a161", "must be a msgpack map"),  # ["a"]
+        ("a161", "must be a msgpack map"),  # "a"
+        ("8101a161", "map keys must be strings"),  # {1: "a"}
+        ("81c40161a162", "map keys must be strings"),  # {b"a": "b"}
+        ("81a161d40100", "ext type 1"),  # {"a": ext(1)}
+        ("81a161d6ff00000000", "ext types"),  # {"a": timestamp}
+        ("81a161a2c328", "UTF-8"),  # {"a": "\xc3("}
+    ],
+)
+def test_decode_refuses_inputs_outside_the_profile(hex_bytes: str, fragment: str) -> None:
+    with pytest.raises(ProfileError) as info:
+        decode_input(bytes.fromhex(hex_bytes))
+    assert fragment in info.value.reason
+
+
+def _nested(depth: int) -> bytes:
+    value: Any = {}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return bytes(msgpack.packb(value))
+
+
+def test_decode_accepts_the_depth_limit() -> None:
+    assert decode_input(_nested(MAX_DEPTH))
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 1001, 5000])
+def test_decode_refuses_deep_nesting_without_crashing(depth: int) -> None:
+    with pytest.raises(ProfileError):
+        decode_input(_nested(depth) if depth < 1000 else b"\x81\xa1a" * depth + b"\x80")
+
+
+def test_encoder_packs_bytes_as_bin_and_floats_as_float64() -> None:
+    data = Encoder().encode({"b": b"\x01", "f": 1.5})
+    assert data == bytes.fromhex("82a162c40101a166cb3ff8000000000000")

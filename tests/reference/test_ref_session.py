@@ -97,11 +97,11 @@ def test_idle_timeout_drains_then_finishes() -> None:
     assert session.check_timeout(11.0) == 11.5
     assert session.check_timeout(11.5) is None
     assert session.state is State.DRAINING
-    assert not session.finished  # "a" is still queued
+    finished_before = session.finished  # "a" is still queued
     assert drain(session) == [["a"]]
-    assert session.finished
+    assert (finished_before, session.finished) == (False, True)
     session.end()
-    assert session.state.value == "closed"
+    assert session.state is State.CLOSED
 
 
 def test_inputs_after_the_timeout_are_rejected_not_lost() -> None:

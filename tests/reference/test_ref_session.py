@@ -96,7 +96,8 @@ def test_idle_timeout_drains_then_finishes() -> None:
     session.receive_binary(packed("a"), 10.5)
     assert session.check_timeout(11.0) == 11.5
     assert session.check_timeout(11.5) is None
-    assert session.state is State.DRAINING
+    draining = session.state
+    assert draining is State.DRAINING
     finished_before = session.finished  # "a" is still queued
     assert drain(session) == [["a"]]
     assert (finished_before, session.finished) == (False, True)

@@ -8,7 +8,7 @@ buffering, batching; gateway-paths come from `FAL_APP_ROOT_PATH` (set by `serve_
 The behaviour on the wire is fal 1.83.0's own realtime template, quirks included.
 """
 
-import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import fal
@@ -54,10 +54,13 @@ class Output(BaseModel):
     output: str
 
 
-async def _answer(inp: EchoInput) -> Output:
-    # `delay` and `handler-error` features.
+def _answer(inp: EchoInput) -> Output:
+    # `delay` and `handler-error` features. Unary handlers are plain `def`s, as in fal's docs:
+    # fal runs them in a thread, and that hop lets its output emitter keep up. With `async def`
+    # handlers fal 1.83.0 reorders the outputs of back-to-back inputs even for a client that
+    # keeps reading (its 2-slot send queue overflows into direct sends that overtake it).
     if inp.delay_ms:
-        await asyncio.sleep(inp.delay_ms / 1000)
+        time.sleep(inp.delay_ms / 1000)
     if inp.fail:
         raise RuntimeError("requested failure")
     return Output(output=inp.prompt)
@@ -69,14 +72,14 @@ class ConformanceApp(fal.App):
     keep_alive = 60
 
     @fal.endpoint("/")
-    async def generate(self, inp: EchoInput) -> Output:
+    def generate(self, inp: EchoInput) -> Output:
         """HTTP JSON: the same output as /realtime for the same input (422 on validation)."""
-        return await _answer(inp)
+        return _answer(inp)
 
     @fal.realtime("/realtime")
-    async def realtime(self, inp: EchoInput) -> Output:
+    def realtime(self, inp: EchoInput) -> Output:
         """Unary: one output per input, default unbounded FIFO."""
-        return await _answer(inp)
+        return _answer(inp)
 
     @fal.realtime("/realtime/stream")
     async def stream(self, inp: StreamInput) -> AsyncIterator[Output]:
@@ -97,22 +100,22 @@ class ConformanceApp(fal.App):
         return Output(output=" ".join(prompts))
 
     @fal.realtime("/realtime/timeout", session_timeout=1.0)
-    async def timeout(self, inp: EchoInput) -> Output:
+    def timeout(self, inp: EchoInput) -> Output:
         """session-timeout: unary echo; TIMEOUT + close 1000 after 1 s without input."""
-        return await _answer(inp)
+        return _answer(inp)
 
     @fal.realtime("/realtime/latest", buffering=2)
-    async def latest(self, inp: EchoInput) -> Output:
+    def latest(self, inp: EchoInput) -> Output:
         """buffering: unary echo with a latest-wins queue of 2 pending inputs."""
-        return await _answer(inp)
+        return _answer(inp)
 
     @fal.realtime("/realtime/batch", max_batch_size=4)
-    async def batch(self, first: EchoInput, *more: EchoInput) -> Output:
+    def batch(self, first: EchoInput, *more: EchoInput) -> Output:
         """batching: fal passes up to 4 queued inputs as positional arguments."""
         batch = (first, *more)
         delay_ms = max(inp.delay_ms for inp in batch)
         if delay_ms:
-            await asyncio.sleep(delay_ms / 1000)
+            time.sleep(delay_ms / 1000)
         return Output(output=",".join(inp.prompt for inp in batch))
 
     @fal.endpoint("/echo", is_websocket=True)

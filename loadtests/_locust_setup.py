@@ -44,7 +44,8 @@ class _State:
     """What the writer needs to know about the running process."""
 
     installed = False
-    written_version = -1
+    written: tuple[int, int] = (-1, -1)
+    """(recorder version, Locust's request count) when the report was last written."""
     environment: Any = None
     run_started = False
     worker_prefix: str | None = None
@@ -169,7 +170,7 @@ def _on_request(
 def _on_test_start(environment: Any, **_kwargs: Any) -> None:
     recorder.reset()
     _State.run_started = True
-    _State.written_version = -1
+    _State.written = (-1, -1)
 
 
 def _on_report_to_master(client_id: str, data: dict[str, Any], **_kwargs: Any) -> None:
@@ -207,7 +208,9 @@ def _on_quit(exit_code: int = 0, **_kwargs: Any) -> None:
         if _State.worker_prefix:  # asked for explicitly: this worker's own samples
             _report(environment, worker=True)
         return
-    if _State.run_started and recorder.version != _State.written_version:
+    # Rewrite when anything changed since the end-of-run report: late worker reports can
+    # still move Locust's own totals (ours were flushed at stop), and the JSON quotes them.
+    if _State.run_started and _written_state(environment) != _State.written:
         _report(environment)
 
 
@@ -217,11 +220,15 @@ def _report(environment: Any, *, worker: bool = False) -> None:
         prefix = f"{_State.worker_prefix}_worker{os.getpid()}"
     meta = _meta(environment)
     json_path, csv_path = recorder.write(prefix, meta)
-    _State.written_version = recorder.version
+    _State.written = _written_state(environment)
     if not worker:
         # With --json Locust's stdout is machine-readable: keep the table on the log (stderr).
         out = logger if getattr(environment.parsed_options, "json", False) else console
         out.info("\n%s\nLatency report: %s, %s\n", recorder.table(), json_path, csv_path)
+
+
+def _written_state(environment: Any) -> tuple[int, int]:
+    return (recorder.version, int(environment.stats.total.num_requests))
 
 
 def _prefix(options: Any) -> str:

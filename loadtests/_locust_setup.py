@@ -75,6 +75,9 @@ def _add_options(parser: Any, **_kwargs: Any) -> None:
     defaults = list(getattr(parser, "_default_config_files", []))
     if CONFIG_FILE.is_file() and str(CONFIG_FILE) not in defaults:
         parser._default_config_files = [str(CONFIG_FILE), *defaults]
+    # Loopback even without that file (e.g. a wheel without package data); config files and
+    # the command line still override these defaults.
+    parser.set_defaults(web_host="127.0.0.1", master_bind_host="127.0.0.1")
     group = parser.add_argument_group("realtime load tests (loadtests/)")
     group.add_argument(
         "--rate-per-user",

@@ -4,12 +4,14 @@
 Runs only in the fal peer venv (`.venv-fal/`, see `interop.fal_env`); `interop.serve_fal`
 serves it on 127.0.0.1 through fal's own FastAPI builder. Every optional feature fal can host
 is here: delay, handler-error, server-streaming, bidi, client-streaming, session-timeout,
-buffering, batching; gateway-paths come from `FAL_APP_ROOT_PATH` (set by `serve_fal`).
+buffering, batching, webrtc-signaling; gateway-paths come from `FAL_APP_ROOT_PATH` (set by
+`serve_fal`).
 The behaviour on the wire is fal 1.83.0's own realtime template, quirks included.
 """
 
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import fal
 from fastapi import WebSocket  # type: ignore[import-not-found]
@@ -46,6 +48,19 @@ class PromptInput(BaseModel):
     model_config = ConfigDict(strict=True)
 
     prompt: str
+
+
+class Signal(BaseModel):
+    """A WebRTC signaling message (`type` plus whatever that type carries)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    sdp: Any = None
+
+
+# A syntactically plausible SDP answer: the conformance app does signaling only, no media.
+ANSWER_SDP = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=conformance-app\r\nt=0 0\r\n"
 
 
 class Output(BaseModel):
@@ -117,6 +132,19 @@ class ConformanceApp(fal.App):
         if delay_ms:
             time.sleep(delay_ms / 1000)
         return Output(output=",".join(inp.prompt for inp in batch))
+
+    @fal.realtime("/realtime/webrtc")
+    async def webrtc(self, signals: AsyncIterator[Signal]) -> AsyncIterator[dict[str, Any]]:
+        """webrtc-signaling: `ready` first; offer -> answer + end of candidates; no timeout."""
+        yield {"type": "ready"}
+        async for signal in signals:
+            if signal.type != "offer":
+                continue  # icecandidate and unknown types get no output (RT-RTC-004/005)
+            if not isinstance(signal.sdp, str):
+                yield {"type": "error", "error": "an offer needs a str sdp"}
+                continue
+            yield {"type": "answer", "sdp": ANSWER_SDP}
+            yield {"type": "icecandidate", "candidate": None}
 
     @fal.endpoint("/echo", is_websocket=True)
     async def echo(self, websocket: WebSocket) -> None:

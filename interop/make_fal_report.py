@@ -29,17 +29,18 @@ TARGET_CONFIG = "interop/fal_target.json"  # relative: it appears in the reports
 REPORT_NAME = f"fal-{FAL_VERSION}"
 SUITE_TIMEOUT_S = 900.0
 _PORT = re.compile(r"(127\.0\.0\.1|localhost):\d+")
+_TRACE_TIME = re.compile(r"(?m)^ *\d+(?:\.\d+)?ms ")  # the time column of frame traces
 _VOLATILE_KEYS = {"duration_s", "started", "finished", "timestamp"}
 
 
 def normalise(value: Any) -> Any:
-    """Drop durations and timestamps; replace loopback ports by `PORT` (recursively)."""
+    """Drop durations and timestamps, trace times; loopback ports become `PORT` (recursively)."""
     if isinstance(value, dict):
         return {k: normalise(v) for k, v in value.items() if k not in _VOLATILE_KEYS}
     if isinstance(value, list):
         return [normalise(v) for v in value]
     if isinstance(value, str):
-        return _PORT.sub(r"\1:PORT", value)
+        return _TRACE_TIME.sub("", _PORT.sub(r"\1:PORT", value))
     return value
 
 

@@ -17,6 +17,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -87,3 +88,24 @@ def run_locust(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
         timeout=RUN_DEADLINE_S,
         check=False,
     )
+
+
+def wait_for_line(stream: IO[str], needle: str, deadline_s: float = START_DEADLINE_S) -> str:
+    """Return the first line of `stream` containing `needle`; fail after the deadline."""
+    found: queue.Queue[str] = queue.Queue()
+
+    def scan() -> None:
+        for line in stream:
+            if needle in line:
+                found.put(line)
+                return
+        found.put("")  # the stream ended without it
+
+    threading.Thread(target=scan, daemon=True).start()
+    try:
+        line = found.get(timeout=deadline_s)
+    except queue.Empty:
+        pytest.fail(f"no line with {needle!r} within {deadline_s:g} s")
+    if not line:
+        pytest.fail(f"the process ended without printing {needle!r}")
+    return line

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from loadtest_support import (
     locust_cmd,
     reference_server,
     run_locust,
+    wait_for_line,
 )
 
 from loadtests._histogram import LatencyHistogram
@@ -164,3 +167,31 @@ def test_master_with_two_workers_aggregates_microsecond_percentiles(
     assert rows[AGGREGATED]["failures"] == 0
     assert rows[AGGREGATED]["requests"] == report["locust_total_requests"]
     assert isinstance(rows[REALTIME]["p99_us"], int)
+
+
+def test_bare_run_serves_the_web_ui_on_loopback_against_the_default_host(tmp_path: Path) -> None:
+    """`locust -f loadtests` (plus a free UI port): UI on 127.0.0.1, host ws://127.0.0.1:8765."""
+    port = free_port()
+    process = subprocess.Popen(
+        locust_cmd("--web-port", str(port)),
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        started = wait_for_line(process.stderr, "Starting web interface at")
+        assert f"http://127.0.0.1:{port}" in started
+        deadline = time.monotonic() + 30
+        page = ""
+        while time.monotonic() < deadline and not page:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                    page = response.read().decode()
+            except OSError:
+                time.sleep(0.1)  # the UI greenlet is not listening yet: poll, bounded
+        assert '"host": "ws://127.0.0.1:8765"' in page
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

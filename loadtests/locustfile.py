@@ -42,6 +42,8 @@ _locust_setup.install(events)
 DEFAULT_HOST = "ws://127.0.0.1:8765"
 KIB = 1024
 MIB = 1024 * KIB
+CONNECT_BACKOFF_S = 0.5
+"""Least wait after a failed handshake before the next request of that user."""
 
 
 class _TimedUser(User):
@@ -56,6 +58,7 @@ class _TimedUser(User):
 
     def on_start(self) -> None:
         self.reply_timeout = _option(self, "reply_timeout", 10.0)
+        self._backoff = 0.0
         self._serial = itertools.count()
         self._tag = f"{os.getpid()}-{id(self):x}"
         self.prepare()
@@ -70,13 +73,14 @@ class _TimedUser(User):
 
     def wait_time(self) -> float:
         """Wait until the next slot of a fixed schedule; never burst to catch up."""
+        backoff, self._backoff = self._backoff, 0.0
         if self._period == 0.0:
-            return 0.0
+            return backoff
         now = time.perf_counter()
         self._next_start += self._period
         if self._next_start < now - self._period:
             self._next_start = now  # fell more than a period behind: skip the missed slots
-        return max(0.0, self._next_start - now)
+        return max(backoff, self._next_start - now)
 
     def next_prompt(self, size: int = 0) -> str:
         """A prompt unique to this request (a stale reply cannot pass for the right one)."""
@@ -114,7 +118,9 @@ class _PersistentWsUser(_TimedUser):
         self.ensure_connected()
 
     def on_stop(self) -> None:
-        self.session.close()
+        session: WsSession | None = getattr(self, "session", None)
+        if session is not None:  # None when stopped before on_start got that far
+            session.close()
 
     def ensure_connected(self) -> bool:
         """(Re)connect when needed, reporting the handshake as its own request."""
@@ -125,6 +131,7 @@ class _PersistentWsUser(_TimedUser):
             elapsed_ns = self.session.connect()
         except RoundTripError as exc:
             self.fire("WS connect", self.endpoint, (time.perf_counter_ns() - started) / 1e6, 0, exc)
+            self._backoff = CONNECT_BACKOFF_S  # a closed loop must not spin on a dead server
             return False
         self.fire("WS connect", self.endpoint, elapsed_ns / 1e6)
         return True
@@ -251,7 +258,9 @@ class HttpPostUser(_TimedUser):
         self.http = HttpSession(self.host or DEFAULT_HOST, self.reply_timeout)
 
     def on_stop(self) -> None:
-        self.http.close()
+        http: HttpSession | None = getattr(self, "http", None)
+        if http is not None:
+            http.close()
 
     @tag("http")
     @task

@@ -115,6 +115,7 @@ def _on_init(environment: Any, runner: Any, web_ui: Any = None, **_kwargs: Any) 
     _State.environment = environment
     options = environment.parsed_options
     is_worker = _is_worker(runner)
+    recorder.keep_pending = is_worker  # only a worker hands its samples on
     if is_worker and options is not None:
         _State.worker_prefix = options.latency_prefix
     if options is not None and not is_worker:

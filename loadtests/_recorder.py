@@ -43,13 +43,16 @@ class LatencyRecorder:
     def __init__(self) -> None:
         self.entries: dict[Key, Entry] = {}
         self._pending: dict[Key, Entry] = {}
+        self.keep_pending = True
+        """Whether to keep samples for `drain` too (a worker); off elsewhere to save the work."""
         self.version = 0
         """Bumped on every change, so a writer can tell whether a report is stale."""
 
     def record(self, request_type: str, name: str, response_time_ms: float, failed: bool) -> None:
         """Record one request as Locust reports it (`response_time` in float milliseconds)."""
         key = (request_type, name)
-        for book in (self.entries, self._pending):
+        books = (self.entries, self._pending) if self.keep_pending else (self.entries,)
+        for book in books:
             entry = book.setdefault(key, Entry())
             if failed:
                 entry.failures += 1

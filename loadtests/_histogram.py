@@ -51,12 +51,16 @@ class LatencyHistogram:
 
     def record(self, value_us: float) -> None:
         """Add one sample, given in (fractional) microseconds."""
-        key = bucket_us(int(value_us))
-        self.counts[key] = self.counts.get(key, 0) + 1
+        whole = int(value_us)
+        key = whole if 0 <= whole < EXACT_BELOW_US else bucket_us(whole)
+        counts = self.counts
+        counts[key] = counts.get(key, 0) + 1
         self.count += 1
         self.total_us += value_us
-        self.min_us = min(self.min_us, value_us)
-        self.max_us = max(self.max_us, value_us)
+        if value_us < self.min_us:
+            self.min_us = value_us
+        if value_us > self.max_us:
+            self.max_us = value_us
 
     def merge(self, other: LatencyHistogram) -> None:
         """Add every sample of `other` into this histogram."""

@@ -53,7 +53,9 @@ class LatencyRecorder:
         key = (request_type, name)
         books = (self.entries, self._pending) if self.keep_pending else (self.entries,)
         for book in books:
-            entry = book.setdefault(key, Entry())
+            entry = book.get(key)
+            if entry is None:
+                entry = book[key] = Entry()
             if failed:
                 entry.failures += 1
             else:

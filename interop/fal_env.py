@@ -117,7 +117,8 @@ def ensure(venv: Path = VENV_DIR, *, log: bool = False) -> Path:
         started = time.monotonic()
         if log:
             print(f"building {venv} with {' '.join(PINS)} ...", file=sys.stderr, flush=True)
-        (venv / STAMP_NAME).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # no stamp (or no venv dir): nothing to invalidate
+            (venv / STAMP_NAME).unlink()
         _run([sys.executable, "-m", "venv", "--clear", str(venv)], "creating the fal venv")
         pip = [str(venv_python(venv)), "-m", "pip", "--disable-pip-version-check"]
         _run([*pip, "install", "--quiet", *PINS], "installing the pinned fal packages")

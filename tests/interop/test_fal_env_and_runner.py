@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from interop import fal_env
 from interop.launch import ServerProcess, fal_runner_cmd, run_fal_client_driver, start_server
 
@@ -71,3 +73,20 @@ def test_driver_sees_fal_behaviour_on_the_fal_runner(
     assert results["invalid_input"]["after"] == {"output": None}  # fal closed with 1000
     assert results["ws_connect"]["texts"] == ["abc-0", "abc-1", "abc-2"]
     assert results["realtime_async"]["outputs"] == [{"output": "async-1"}, {"output": "async-2"}]
+
+
+def test_ensure_fails_loudly_when_the_venv_cannot_be_built(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the venv's parent directory should be")
+    with pytest.raises(fal_env.FalEnvError, match="creating the fal venv failed"):
+        fal_env.ensure(blocker / "venv")
+    done = subprocess.run(
+        [sys.executable, "-m", "interop.fal_env", "--ensure", "--venv", str(blocker / "venv")],
+        cwd=fal_env.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "error: cannot build the fal peer venv" in done.stderr

@@ -1,7 +1,7 @@
 """Check the load-test measurement: a paced Locust run against a direct asyncio probe.
 
     .venv/bin/python bench/locust_vs_probe.py [--url ws://127.0.0.1:PORT] [--users 10]
-        [--rate 50] [--duration 10]
+        [--rate 50] [--duration 10] [--repeats 3]
 
 Both send conformance-app inputs to `/realtime` over persistent connections, USERS
 connections each at RATE round trips per second per connection with a random start phase,
@@ -12,7 +12,8 @@ seconds once Locust has spawned its users; Locust runs 2 s longer. The probe is 
 microsecond report (`loadtests/_recorder.py`).
 Without --url the reference server is started on 127.0.0.1. With two or more CPUs the server
 runs on CPU 0 and each load generator on CPU 1 (perf-anchors: split placement).
-Prints both p50/p90/p99/p99.9 and exits 1 unless Locust's p50 is within 25 % of the probe's.
+Prints both p50/p90/p99/p99.9 per round and exits 1 unless Locust's p50 is within 25 % of
+the probe's (the median ratio over --repeats rounds).
 This is a benchmark (prints a table), not a test.
 """
 
@@ -24,6 +25,7 @@ import json
 import math
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -150,12 +152,33 @@ def locust_summary(
     return out
 
 
+def one_round(
+    url: str, args: argparse.Namespace, client_cpu: int | None
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Run Locust and the probe together once; return (probe, locust) summaries."""
+    with tempfile.TemporaryDirectory() as tmp:
+        # Both run at the same time, so both see the same server and the same machine noise.
+        run_time = args.duration + 2.0
+        process, spawned, log = start_locust(
+            url, args.users, args.rate, run_time, client_cpu, Path(tmp)
+        )
+        if not spawned.wait(timeout=60):
+            process.kill()
+            raise SystemExit("locust did not spawn its users:\n" + "".join(log)[-3000:])
+        samples = asyncio.run(run_probe(url, args.users, args.rate, args.duration))
+        locust = locust_summary(process, log, Path(tmp))
+    return exact_summary(samples), locust
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="target base URL (default: start the reference server)")
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--rate", type=float, default=50.0, help="round trips/s per user")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="rounds; the verdict uses the median"
+    )
     parser.add_argument("--no-pin", action="store_true", help="do not pin to CPUs")
     args = parser.parse_args()
     pinning = not args.no_pin and (os.cpu_count() or 1) >= 2
@@ -166,21 +189,11 @@ def main() -> int:
     if url is None:
         server, url = start_reference(server_cpu)
     url = url.rstrip("/")
+    rounds = []
     try:
         if client_cpu is not None:
             os.sched_setaffinity(0, {client_cpu})
-        with tempfile.TemporaryDirectory() as tmp:
-            # Both run at the same time, so both see the same server and the same machine noise.
-            run_time = args.duration + 2.0
-            process, spawned, log = start_locust(
-                url, args.users, args.rate, run_time, client_cpu, Path(tmp)
-            )
-            if not spawned.wait(timeout=60):
-                process.kill()
-                raise SystemExit("locust did not spawn its users:\n" + "".join(log)[-3000:])
-            samples = asyncio.run(run_probe(url, args.users, args.rate, args.duration))
-            locust = locust_summary(process, log, Path(tmp))
-        probe = exact_summary(samples)
+        rounds = [one_round(url, args, client_cpu) for _ in range(args.repeats)]
     finally:
         if server is not None:
             server.terminate()
@@ -191,19 +204,24 @@ def main() -> int:
         f" x {args.rate:g}/s, {args.duration:g} s"
         + (f"; server on CPU {server_cpu}, load generator on CPU {client_cpu}" if pinning else "")
     )
-    header = f"{'run':<28} {'requests':>9}" + "".join(
+    header = f"{'run':<32} {'requests':>9}" + "".join(
         f" {label + ' µs':>10}" for label in ("p50", "p90", "p99", "p99.9", "max")
     )
     print(header)
     print("-" * len(header))
-    for name, stats in (("asyncio probe (websockets)", probe), ("Locust (loadtests)", locust)):
-        line = f"{name:<28} {stats['requests']:>9.0f}"
-        line += "".join(f" {stats[k]:>10.0f}" for k in ("p50", "p90", "p99", "p99.9", "max"))
-        print(line)
-    ratio = locust["p50"] / probe["p50"]
+    ratios = []
+    for number, (probe, locust) in enumerate(rounds, 1):
+        for name, stats in (("asyncio probe (websockets)", probe), ("Locust (loadtests)", locust)):
+            label = f"{name} #{number}" if len(rounds) > 1 else name
+            line = f"{label:<32} {stats['requests']:>9.0f}"
+            line += "".join(f" {stats[k]:>10.0f}" for k in ("p50", "p90", "p99", "p99.9", "max"))
+            print(line)
+        ratios.append(locust["p50"] / probe["p50"])
+    ratio = statistics.median(ratios)
     within = abs(ratio - 1.0) <= TOLERANCE
     verdict = "within" if within else "OUTSIDE"
-    print(f"Locust p50 / probe p50 = {ratio:.2f} ({verdict} ±{TOLERANCE:.0%})")
+    each = f" (rounds: {', '.join(f'{r:.2f}' for r in ratios)})" if len(ratios) > 1 else ""
+    print(f"Locust p50 / probe p50 = {ratio:.2f}{each}: {verdict} ±{TOLERANCE:.0%}")
     return 0 if within else 1
 
 

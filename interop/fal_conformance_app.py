@@ -4,8 +4,8 @@
 Runs only in the fal peer venv (`.venv-fal/`, see `interop.fal_env`); `interop.serve_fal`
 serves it on 127.0.0.1 through fal's own FastAPI builder. Every optional feature fal can host
 is here: delay, handler-error, server-streaming, bidi, client-streaming, session-timeout,
-buffering, batching, webrtc-signaling; gateway-paths come from `FAL_APP_ROOT_PATH` (set by
-`serve_fal`).
+buffering, batching, raw-handler-error, stream-handler-error, webrtc-signaling; gateway-paths
+come from `FAL_APP_ROOT_PATH` (set by `serve_fal`).
 The behaviour on the wire is fal 1.83.0's own realtime template, quirks included.
 """
 
@@ -40,6 +40,7 @@ class StreamInput(BaseModel):
 
     prompt: str
     count: int = Field(ge=0, le=1000)
+    fail: bool = False
 
 
 class PromptInput(BaseModel):
@@ -98,9 +99,14 @@ class ConformanceApp(fal.App):
 
     @fal.realtime("/realtime/stream")
     async def stream(self, inp: StreamInput) -> AsyncIterator[Output]:
-        """server-streaming: one input, `count` outputs, then fal's TIMEOUT frame + close."""
+        """server-streaming: one input, `count` outputs, then fal's TIMEOUT frame + close.
+
+        stream-handler-error: with `"fail": true` the handler fails after its outputs.
+        """
         for index in range(inp.count):
             yield Output(output=f"{inp.prompt}-{index}")
+        if inp.fail:
+            raise RuntimeError("requested failure")
 
     @fal.realtime("/realtime/bidi", session_timeout=1.0)
     async def bidi(self, inputs: AsyncIterator[PromptInput]) -> AsyncIterator[Output]:
@@ -148,7 +154,11 @@ class ConformanceApp(fal.App):
 
     @fal.endpoint("/echo", is_websocket=True)
     async def echo(self, websocket: WebSocket) -> None:
-        """Raw WebSocket: text m -> m-0, m-1, m-2, close 1000; binary b -> b (echo)."""
+        """Raw WebSocket: text m -> m-0, m-1, m-2, close 1000; binary b -> b (echo).
+
+        raw-handler-error: the text `fail` makes the handler raise, the text `return` makes it
+        return, both without closing the connection (what fal/uvicorn then do is the point).
+        """
         await websocket.accept()
         try:
             while True:
@@ -157,6 +167,10 @@ class ConformanceApp(fal.App):
                     return
                 if message.get("text") is not None:
                     text = message["text"]
+                    if text == "fail":
+                        raise RuntimeError("requested failure")
+                    if text == "return":
+                        return
                     for index in range(3):
                         await websocket.send_text(f"{text}-{index}")
                     await websocket.close(1000)

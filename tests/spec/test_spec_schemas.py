@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
+import spec_support as sup
 from jsonschema import Draft202012Validator
-from referencing import Registry
 
 from conformance.requirements import data_path, find_spec_dir
 
@@ -26,44 +25,46 @@ def _walk_refs(node: object) -> list[str]:
 
 
 @pytest.mark.parametrize("path", SCHEMA_PATHS, ids=lambda p: p.name)
-def test_schema_is_valid_against_the_2020_12_metaschema(
-    path: Path, schemas: dict[Path, dict[str, Any]]
-) -> None:
+def test_schema_is_valid_against_the_2020_12_metaschema(path: Path) -> None:
     """The schema declares 2020-12 and passes its metaschema."""
+    schemas = sup.schemas()
     schema = schemas[path]
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     Draft202012Validator.check_schema(schema)
 
 
 @pytest.mark.parametrize("path", SCHEMA_PATHS, ids=lambda p: p.name)
-def test_schema_id_mirrors_its_path(
-    path: Path, schemas: dict[Path, dict[str, Any]], spec_dir: Path, schema_base: str
-) -> None:
+def test_schema_id_mirrors_its_path(path: Path) -> None:
     """`$id` is the base plus the path under spec/schemas, so relative `$ref`s resolve."""
+    schemas = sup.schemas()
+    spec_dir = sup.spec_dir()
+    schema_base = sup.schema_base()
     relative = path.relative_to(spec_dir / "schemas").as_posix()
     assert schemas[path]["$id"] == schema_base + relative
 
 
 @pytest.mark.parametrize("path", SCHEMA_PATHS, ids=lambda p: p.name)
-def test_every_ref_resolves(
-    path: Path, schemas: dict[Path, dict[str, Any]], registry: Registry[Any]
-) -> None:
+def test_every_ref_resolves(path: Path) -> None:
     """Each `$ref` names a schema (and fragment) that exists."""
+    schemas = sup.schemas()
+    registry = sup.registry()
     schema = schemas[path]
     resolver = registry.resolver(base_uri=schema["$id"])
     for ref in _walk_refs(schema):
         resolver.lookup(ref)
 
 
-def test_schema_copies_are_packaged(spec_dir: Path) -> None:
+def test_schema_copies_are_packaged() -> None:
     """conformance/data/schemas holds byte-identical copies for the installed suite."""
+    spec_dir = sup.spec_dir()
     for path in SCHEMA_PATHS:
         copy = data_path("schemas", *path.relative_to(spec_dir / "schemas").parts)
         assert copy.read_bytes() == path.read_bytes(), copy
 
 
-def test_endpoint_catalogue_names_existing_schemas(spec_dir: Path) -> None:
+def test_endpoint_catalogue_names_existing_schemas() -> None:
     """Every schema the conformance-app catalogue names exists."""
+    spec_dir = sup.spec_dir()
     root = spec_dir / "schemas" / "conformance-app"
     catalogue = json.loads((root / "endpoints.json").read_text("utf-8"))
     for path, endpoint in catalogue["endpoints"].items():

@@ -13,10 +13,11 @@ from typing import Any
 
 import msgpack
 import pytest
+import spec_support as sup
 from jsonschema import Draft202012Validator
 from referencing import Registry
 
-from conformance.requirements import Requirement, data_path, find_spec_dir
+from conformance.requirements import data_path, find_spec_dir
 
 _SPEC = find_spec_dir()
 VECTOR_PATHS = sorted((_SPEC / "vectors").glob("*.json")) if _SPEC else []
@@ -132,17 +133,17 @@ def _same(a: object, b: object) -> bool:
 
 
 @pytest.mark.parametrize("path", VECTOR_PATHS, ids=lambda p: p.name)
-def test_vector_file_matches_the_vector_schema(path: Path, registry: Registry[Any]) -> None:
+def test_vector_file_matches_the_vector_schema(path: Path) -> None:
     """Each vector file follows spec/schemas/vector-file.schema.json."""
+    registry = sup.registry()
     schema = registry.contents(_schema_id(registry, "vector-file.schema.json"))
     Draft202012Validator(schema, registry=registry).validate(_load(path))
 
 
 @pytest.mark.parametrize("path", VECTOR_PATHS, ids=lambda p: p.name)
-def test_vector_file_cites_existing_requirements(
-    path: Path, spec_requirements: dict[str, Requirement]
-) -> None:
+def test_vector_file_cites_existing_requirements(path: Path) -> None:
     """Every requirement ID a vector cites exists in the spec."""
+    spec_requirements = sup.spec_requirements()
     for case in _load(path)["cases"]:
         unknown = set(case["requirements"]) - set(spec_requirements)
         assert not unknown, (case["description"], unknown)
@@ -164,10 +165,9 @@ def test_every_reject_reason_is_covered() -> None:
 
 
 @pytest.mark.parametrize("case", _cases("msgpack-input"))
-def test_msgpack_vector_holds(
-    case: dict[str, Any], spec_requirements: dict[str, Requirement]
-) -> None:
+def test_msgpack_vector_holds(case: dict[str, Any]) -> None:
     """An accept case decodes to its value; a reject case fails for its reason."""
+    spec_requirements = sup.spec_requirements()
     data = bytes.fromhex(case["hex"])
     if case["verdict"] == "accept":
         assert _same(json_view(decode_input(data)), case["value"])
@@ -199,8 +199,9 @@ def _schema_id(registry: Registry[Any], relative: str) -> str:
 
 
 @pytest.mark.parametrize("case", _cases("json-text"))
-def test_json_text_vector_holds(case: dict[str, Any], registry: Registry[Any]) -> None:
+def test_json_text_vector_holds(case: dict[str, Any]) -> None:
     """A valid case parses as JSON and passes its schema; an invalid one fails either step."""
+    registry = sup.registry()
     uri = _schema_id(registry, case["schema"])
     fragment = case["schema"].partition("#")[2]
     validator = Draft202012Validator(

@@ -21,7 +21,9 @@ conformance: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy
+	$(BIN)/mypy reference conformance loadtests interop bench
+	# Each test folder is its own import root (sibling helper modules, one conftest each).
+	for d in tests/*/; do $(BIN)/mypy "$$d" || exit 1; done
 
 ## The real fal packages (pinned) in their own venv, for the interop tests.
 peers: setup

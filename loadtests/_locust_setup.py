@@ -112,6 +112,8 @@ def _add_options(parser: Any, **_kwargs: Any) -> None:
 
 
 def _on_init(environment: Any, runner: Any, web_ui: Any = None, **_kwargs: Any) -> None:
+    if runner is not None:
+        _refresh_event_loop_clock()
     _State.environment = environment
     options = environment.parsed_options
     is_worker = _is_worker(runner)
@@ -129,6 +131,16 @@ def _on_init(environment: Any, runner: Any, web_ui: Any = None, **_kwargs: Any) 
         web_ui.app.add_url_rule(
             "/latency-us", "latency_us", lambda: recorder.to_json(_meta(environment))
         )
+
+
+def _refresh_event_loop_clock() -> None:
+    # gevent's loop caches "now" and refreshes it only when the hub runs. Locust starts the
+    # --run-time timer before the hub has run since start-up (imports, option parsing), so
+    # the timer is short by the start-up time: "-t 3s" stopped after 1.9 s here, and "-t 1s"
+    # could stop before the first request. Refreshing the clock here makes -t exact.
+    import gevent  # only inside a Locust process, which has imported it already
+
+    gevent.get_hub().loop.update_now()
 
 
 def _select_user_classes(environment: Any, options: Any) -> None:

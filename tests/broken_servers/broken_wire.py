@@ -19,6 +19,10 @@ from websockets.server import ServerProtocol
 #: How long a closing handshake may take before the TCP connection is dropped.
 CLOSE_DEADLINE_S = 5.0
 
+#: A send that makes no progress for this long drops the connection (a slow-consumer policy:
+#: a client that stopped reading must not pin the session forever; RT-FLOW-021 pauses reads).
+WRITE_STALL_S = 5.0
+
 #: Complete messages read ahead of the app; when full, the socket is not read (RT-FLOW-021).
 READ_AHEAD = 4
 
@@ -204,8 +208,12 @@ class WsConnection:
 
     async def _flush_and_drain(self) -> None:
         self._flush()
-        with contextlib.suppress(ConnectionError, OSError):
-            await self._writer.drain()
+        try:
+            await asyncio.wait_for(self._writer.drain(), WRITE_STALL_S)
+        except TimeoutError:
+            self.abort()
+        except (ConnectionError, OSError):
+            pass
 
     async def _wait_transport_closed(self) -> None:
         if not self._writer.is_closing():

@@ -24,12 +24,27 @@ class HarnessError(Exception):
     """The suite itself could not run a check (reported as an error, never as a fail)."""
 
 
+# The requirements whose `requirement()` blocks completed in the running check: when a later
+# block fails, these still count as verified rather than blocked.
+_verified: set[str] = set()
+
+
+def reset_verified() -> None:
+    """Forget what the previous check verified (the plugin calls this before each check)."""
+    _verified.clear()
+
+
+def verified() -> frozenset[str]:
+    """The requirements verified so far by the running check."""
+    return frozenset(_verified)
+
+
 @contextmanager
 def requirement(*req_ids: str) -> Iterator[None]:
     """Attribute any failed assertion inside the block to `req_ids`.
 
     A failure already attributed by an inner block (or by the frame validator) keeps its own
-    attribution.
+    attribution. A block that completes marks its IDs verified for this check.
     """
     try:
         yield
@@ -39,6 +54,7 @@ def requirement(*req_ids: str) -> Iterator[None]:
         raise
     except AssertionError as exc:
         raise ConformanceFailure(str(exc) or "assertion failed", req_ids) from exc
+    _verified.update(req_ids)
 
 
 def fail(message: str, *req_ids: str) -> NoReturn:

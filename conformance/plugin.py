@@ -161,18 +161,23 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     """An unknown or malformed requirement ID in a `req` marker stops collection."""
     if not is_check(item):
         return
+    item.config.stash[STATE_KEY].collected += 1
+    validate_ids(item.nodeid, req_ids(item))
+
+
+def validate_ids(nodeid: str, ids: list[str]) -> None:
+    """Raise a usage error (collection stops) for a missing, malformed or unknown ID."""
     from conformance.catalog import ID_PATTERN
 
-    ids = req_ids(item)
     if not ids:
-        raise pytest.UsageError(f"{item.nodeid}: conformance check without @pytest.mark.req(...)")
+        raise pytest.UsageError(f"{nodeid}: conformance check without @pytest.mark.req(...)")
     known = _requirements()
     for req_id in ids:
         if not ID_PATTERN.match(req_id):
-            raise pytest.UsageError(f"{item.nodeid}: malformed requirement ID {req_id!r}")
+            raise pytest.UsageError(f"{nodeid}: malformed requirement ID {req_id!r}")
         if known and req_id not in known:
             raise pytest.UsageError(
-                f"{item.nodeid}: unknown requirement ID {req_id!r} (not in the spec's list)"
+                f"{nodeid}: unknown requirement ID {req_id!r} (not in the spec's list)"
             )
 
 
@@ -182,16 +187,16 @@ def pytest_collection_modifyitems(
 ) -> None:
     """Select server checks: client mode deselects them all; --req keeps matching ones."""
     state = config.stash[STATE_KEY]
-    checks = [item for item in items if is_check(item)]
-    if not checks:
+    if not state.collected:  # no server check was collected (before -k/-m deselection)
         return
     state.active = True
-    state.collected = len(checks)
     client_cmd = config.getoption("client_cmd", None)
     selectors = [s for s in config.getoption("rt_req") or [] for s in s.split(",") if s]
     state.selectors = selectors
     if selectors:
+        state.active = False  # pytest runs collection_finish even when this raises
         _check_selectors(selectors)
+        state.active = True
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
 
@@ -298,6 +303,14 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 # -- per-check verdicts ----------------------------------------------------------------------
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Start each check with an empty set of verified requirements."""
+    if is_check(item):
+        from conformance.failures import reset_verified
+
+        reset_verified()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
@@ -318,7 +331,7 @@ def pytest_runtest_makereport(
 def _judge(
     item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, state: SuiteState
 ) -> None:
-    from conformance.failures import ConformanceFailure, HarnessError
+    from conformance.failures import ConformanceFailure, HarnessError, verified
     from conformance.report import CheckResult
 
     ids = req_ids(item)
@@ -341,6 +354,7 @@ def _judge(
     else:
         blamed = list(exc.reqs) if isinstance(exc, ConformanceFailure) and exc.reqs else []
         result.blamed = [r for r in blamed if r in ids] or blamed
+        result.verified = sorted(verified() - set(result.blamed))
         result.outcome = "fail"
         known = _requirements()
         levels = {known[r].level if r in known else "MUST" for r in (result.blamed or ids)}

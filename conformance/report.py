@@ -34,6 +34,7 @@ class CheckResult:
     reqs: list[str]
     outcome: str  # pass, fail, warn, not-applicable, error
     blamed: list[str] = field(default_factory=list)  # the IDs a failure is attributed to
+    verified: list[str] = field(default_factory=list)  # IDs whose assertions passed before it
     message: str = ""
     duration_s: float = 0.0
     repro: str = ""
@@ -44,7 +45,12 @@ class CheckResult:
         if self.outcome in ("fail", "warn") and self.blamed:
             # Frame validation may blame a requirement the check is not marked with.
             ids = [*self.reqs, *(r for r in self.blamed if r not in self.reqs)]
-            return {r: (self.outcome if r in self.blamed else "blocked") for r in ids}
+            return {
+                r: self.outcome
+                if r in self.blamed
+                else ("pass" if r in self.verified else "blocked")
+                for r in ids
+            }
         return dict.fromkeys(self.reqs, self.outcome)
 
 
@@ -122,7 +128,7 @@ def build(
 def _check_json(check: CheckResult) -> dict[str, Any]:
     data = asdict(check)
     data["duration_s"] = round(check.duration_s, 3)
-    for key in ("blamed", "message", "repro", "trace"):
+    for key in ("blamed", "verified", "message", "repro", "trace"):
         if not data[key]:
             del data[key]
     return data

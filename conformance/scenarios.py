@@ -14,7 +14,7 @@ from conformance.failures import requirement
 from conformance.wire import Conn, Received
 
 PROBE = {"prompt": "still-serving"}
-# A reason that leaks internals (RT-SEC-003): a traceback header or a source file path.
+# A reason that leaks internals (RT-SEC-002): a traceback header or a source file path.
 LEAK = re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\.py\"|(?:/[\w.-]+){3,}\.py")
 
 

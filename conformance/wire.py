@@ -9,6 +9,7 @@ trace. Waits have deadlines scaled by the timeout multiplier; nothing sleeps.
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import json
 import os
@@ -34,6 +35,7 @@ from conformance.trace import Recorder
 OUTPUT_MAP_REQS = ("RT-MSG-020",)  # outputs: one binary message holding one msgpack map
 CONTROL_FRAME_REQS = ("RT-CTRL-001",)  # text: one JSON object with a string `type`
 UNKNOWN_TEXT_REQS = ("RT-CTRL-004",)  # no other text messages on a realtime endpoint
+TEXT_OUTPUT_REQS = ("RT-MSG-020", "RT-CTRL-004")  # an output sent as TEXT
 LEGACY_ERROR_REQS = ("RT-CTRL-001", "RT-CTRL-040")  # {"status": "error"} without a type
 BINARY_CONTROL_REQS = ("RT-CTRL-002",)  # control frames never binary / msgpack
 ERROR_FRAME_REQS = ("RT-CTRL-005",)  # type, error, reason
@@ -92,9 +94,12 @@ def validate_control(value: Any, data: bytes) -> None:
             f"the server sent the legacy error shape {value!r}", LEGACY_ERROR_REQS
         )
     if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+        looks_like_control = isinstance(value, dict) and bool(
+            {"type", "error", "reason"} & set(value)
+        )
         raise ConformanceFailure(
             f"a TEXT message is not a JSON object with a string `type`: {data[:80]!r}",
-            CONTROL_FRAME_REQS,
+            CONTROL_FRAME_REQS if looks_like_control else TEXT_OUTPUT_REQS,
         )
     kind = value["type"]
     if kind == "x-fal-error":
@@ -154,6 +159,12 @@ class Conn:
             self.ws.send(message)
         except ConnectionClosed:
             self._target.recorder.note(self._id, "not sent: the connection is closed")
+
+    def abort(self) -> None:
+        """Drop the TCP connection at once (unblocks a send stuck on a full socket)."""
+        self._target.recorder.note(self._id, "client drops the TCP connection")
+        with contextlib.suppress(OSError):
+            self.ws.socket.shutdown(socket.SHUT_RDWR)
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the connection from the client side."""

@@ -125,7 +125,7 @@ def test_server_delivers_earlier_outputs_before_error(target: Target) -> None:
             assert seen == [{"output": w} for w in "abc"], f"outputs before the error: {seen}"
 
 
-@pytest.mark.req("RT-CTRL-014", "RT-SEC-003")
+@pytest.mark.req("RT-CTRL-014", "RT-SEC-002")
 @pytest.mark.parametrize(
     "bad_hex", ["c1", "81 a6 70726f6d7074 7b"], ids=["malformed", "wrong-type"]
 )
@@ -136,13 +136,13 @@ def test_server_error_reason_names_the_problem(target: Target, bad_hex: str) -> 
         frame = conn.recv_data()
         assert frame.is_error_frame, frame.summary()
         reason = frame.value["reason"]
-        with requirement("RT-SEC-003"):
+        with requirement("RT-SEC-002"):
             assert not LEAK.search(reason), f"the reason leaks internals: {reason!r}"
         with requirement("RT-CTRL-014"):
             assert reason.strip(), "the error frame's reason is empty"
 
 
-@pytest.mark.req("RT-CONF-022", "RT-CTRL-015", "RT-CTRL-010", "RT-LIFE-020", "RT-SEC-003")
+@pytest.mark.req("RT-CONF-022", "RT-CTRL-015", "RT-CTRL-010", "RT-LIFE-020", "RT-SEC-002")
 @pytest.mark.feature("handler-error")
 def test_server_reports_handler_failure_as_internal_error(target: Target) -> None:
     """A handler failure gives INTERNAL_ERROR before any close, then close 1000 or service."""
@@ -152,7 +152,7 @@ def test_server_reports_handler_failure_as_internal_error(target: Target) -> Non
         with requirement("RT-CTRL-015", "RT-CONF-022"):
             assert frame.is_error_frame, f"expected an x-fal-error frame, got {frame.summary()}"
             assert frame.value["error"] == "INTERNAL_ERROR", frame.value
-        with requirement("RT-SEC-003"):
+        with requirement("RT-SEC-002"):
             assert not LEAK.search(frame.value["reason"]), frame.value["reason"]
         conn.send_msgpack(PROBE)
         after = conn.recv_data()

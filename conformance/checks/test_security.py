@@ -9,7 +9,7 @@ from conformance.frames import BINARY, frame_header
 from conformance.wire import Target
 
 
-@pytest.mark.req("RT-SEC-002")
+@pytest.mark.req("RT-SEC-001")
 def test_server_keeps_other_sessions_serving(target: Target) -> None:
     """Malformed, refused and oversized input on one session leaves another session working."""
     with target.connect() as healthy:
@@ -32,8 +32,8 @@ def test_server_keeps_other_sessions_serving(target: Target) -> None:
                 failing.send_msgpack({"prompt": "x", "fail": True})
                 failing.recv_data()
         healthy.send_msgpack({"prompt": "after"})
-        with requirement("RT-SEC-002"):
+        with requirement("RT-SEC-001"):
             assert healthy.recv_output() == {"output": "after"}
-    with target.connect() as fresh, requirement("RT-SEC-002"):
+    with target.connect() as fresh, requirement("RT-SEC-001"):
         fresh.send_msgpack({"prompt": "fresh"})
         assert fresh.recv_output() == {"output": "fresh"}

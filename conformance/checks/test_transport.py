@@ -122,7 +122,7 @@ def test_server_accepts_16_mib_input(target: Target) -> None:
             assert len(frame_.value["output"]) == 16 * 1024 * 1024 - 13
 
 
-@pytest.mark.req("RT-TRANS-044", "RT-SEC-001")
+@pytest.mark.req("RT-TRANS-044")
 def test_server_closes_1009_on_oversize_message(target: Target) -> None:
     """A frame header announcing more than the inbound limit gets close 1009."""
     limit = target.config.max_message_size

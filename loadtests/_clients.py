@@ -150,7 +150,9 @@ def realtime_request(prompt: str) -> bytes:
 def check_realtime_reply(reply: Reply, prompt: str) -> None:
     """Raise RoundTripError unless the reply is the conformance app's output for `prompt`."""
     if not reply.binary:
-        raise RoundTripError(_text_frame_reason(reply.payload), connection_lost=False)
+        # After an error frame a server may end the session (fal closes 1000; TIMEOUT always
+        # ends it, RT-LIFE), so the user reconnects rather than fail its next request too.
+        raise RoundTripError(_text_frame_reason(reply.payload))
     try:
         output = msgpack.unpackb(reply.payload)
     except (ValueError, msgpack.UnpackException) as exc:

@@ -160,7 +160,7 @@ def summarize(document: Mapping[str, Any]) -> str:
     lines += [f"| {v} | {n} |" for v, n in summary["requirements"].items() if n]
     lines += ["", "| requirement | level | verdict | checks |", "|---|---|---|---|"]
     for req_id, entry in document["requirements"].items():
-        names = ", ".join(sorted({c["check"].rsplit("::", 1)[-1] for c in entry["checks"]}))
+        names = ", ".join(sorted({_short(c["check"]) for c in entry["checks"]}))
         names = names or entry.get("note", "") or "-"
         lines.append(f"| {req_id} | {entry['level']} | {entry['verdict']} | {names} |")
     notable = [c for c in document["checks"] if c["outcome"] in ("fail", "warn", "error")]
@@ -170,7 +170,8 @@ def summarize(document: Mapping[str, Any]) -> str:
             first = (check.get("message") or "").strip().splitlines()
             lines.append(
                 f"- **{check['outcome']}** `{check['nodeid'].rsplit('::', 1)[-1]}` "
-                f"({', '.join(check.get('blamed') or check['reqs'])}): {first[0] if first else ''}"
+                f"({', '.join(check.get('blamed') or check['reqs'])}): "
+                + (first[0][:160] if first else "")
             )
     na = [c for c in document["checks"] if c["outcome"] == "not-applicable"]
     if na:
@@ -178,6 +179,11 @@ def summarize(document: Mapping[str, Any]) -> str:
         for check in na:
             lines.append(f"- `{check['nodeid'].rsplit('::', 1)[-1]}`: {check.get('message', '')}")
     return "\n".join(lines) + "\n"
+
+
+def _short(nodeid: str) -> str:
+    """`path::test_name[param]` -> `test_name` (parametrized checks listed once)."""
+    return nodeid.rsplit("::", 1)[-1].split("[", 1)[0]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

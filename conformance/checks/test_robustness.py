@@ -15,7 +15,7 @@ from typing import Any
 
 import msgpack
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from conformance.failures import requirement
@@ -28,6 +28,9 @@ SETTINGS = settings(
     deadline=None,
     derandomize=bool(os.environ.get("CI")) and not _SEEDED,
     database=None,
+    # No shrinking: a failing target would be probed dozens of times more; the first
+    # falsifying example is already explicit bytes in the trace.
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 

@@ -41,7 +41,7 @@ _BUILTIN: dict[str, dict[str, Any]] = {
 _CANDIDATES = {
     "x-fal-error": ("x-fal-error", "error-frame", "error"),
     "x-fal-message": ("x-fal-message", "message-frame", "message"),
-    "conformance-output": ("conformance-app-output", "conformance-output", "output"),
+    "conformance-output": ("conformance-app/output", "conformance-app-output", "output"),
 }
 
 

@@ -103,6 +103,11 @@ def validate_control(value: Any, data: bytes) -> None:
         )
     kind = value["type"]
     if kind == "x-fal-error":
+        if isinstance(value.get("error"), str) and value["error"] not in ERROR_CODES:
+            raise ConformanceFailure(
+                f"error code {value['error']!r} is not in the registry {sorted(ERROR_CODES)}",
+                ERROR_CODE_REQS,
+            )
         problem = schemas.check("x-fal-error", value)
         if problem:
             raise ConformanceFailure(
@@ -243,12 +248,14 @@ class Conn:
             if not frame.is_message_frame:
                 return frame
 
-    def recv_output(self, timeout: float = DEFAULT_WAIT) -> dict[str, Any]:
+    def recv_output(
+        self, timeout: float = DEFAULT_WAIT, schema: str | None = "conformance-output"
+    ) -> dict[str, Any]:
         """The next output: a BINARY msgpack map valid against the conformance app's schema."""
         frame = self.recv_data(timeout)
         if frame.kind != "binary":
             raise ConformanceFailure(f"expected an output (BINARY msgpack), got {frame.summary()}")
-        problem = schemas.check("conformance-output", frame.value)
+        problem = schemas.check(schema, frame.value) if schema else None
         if problem and self._validate:
             raise ConformanceFailure(
                 f"output does not match the conformance app's output schema: {problem}"

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 SUITE_DIR = CHECKS_DIR.parent.parent
 NA_PREFIX = "not applicable: "
+PREFETCH_FROM = 10  # selected client checks from which every case is run up front
 
 
 @dataclass
@@ -51,6 +52,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="COMMAND",
         help="run the client checks: the suite plays scripted servers and runs COMMAND (an "
         "adapter for the client under test, see spec chapter 13) once per case",
+    )
+    group.addoption(
+        "--client-jobs",
+        action="store",
+        type=int,
+        default=4,
+        metavar="N",
+        help="run up to N cases at once, each with its own scripted server (default 4; 1: one "
+        "at a time)",
     )
     group.addoption(
         "--client-startup",
@@ -247,4 +257,11 @@ def client_runs(request: pytest.FixtureRequest) -> ClientRuns:
     if not command:
         pytest.fail("client checks need --client-cmd COMMAND", pytrace=False)
     startup = float(request.config.getoption("client_startup"))
-    return ClientRuns(str(command), startup=startup)
+    jobs = int(request.config.getoption("client_jobs"))
+    runs = ClientRuns(str(command), startup=startup, jobs=jobs)
+    state = request.config.stash[STATE_KEY]
+    if jobs > 1 and len(state.selected) >= PREFETCH_FROM:
+        from conformance.client_mode.cases import CASES
+
+        runs.prefetch(CASES)  # a full run needs (nearly) every case: run them side by side
+    return runs

@@ -1,0 +1,38 @@
+"""Broken client: waits for each output before it sends the next input."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _minimal import MinimalClient
+
+
+class WaitsForEachOutput(MinimalClient):
+    def session(self, ws: ClientConnection) -> None:
+        pending = list(self.inputs)
+        if pending:
+            ws.send(self.encode(pending.pop(0)))
+        while True:
+            try:
+                message = ws.recv(timeout=self.recv_timeout)
+            except TimeoutError:
+                self.emit({"event": "timeout"})
+                ws.close(1000)
+                return
+            except ConnectionClosed:
+                self.emit(self.closed_event(ws))
+                return
+            event = self.on_text(message) if isinstance(message, str) else self.on_binary(message)
+            if event is not None:
+                self.emit(event)
+                if pending:
+                    ws.send(self.encode(pending.pop(0)))
+
+
+if __name__ == "__main__":
+    sys.exit(WaitsForEachOutput().main())

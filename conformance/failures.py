@@ -39,6 +39,11 @@ def verified() -> frozenset[str]:
     return frozenset(_verified)
 
 
+def mark_verified(*req_ids: str) -> None:
+    """Record that the running check has verified `req_ids` (for steps with no assertion)."""
+    _verified.update(req_ids)
+
+
 @contextmanager
 def requirement(*req_ids: str) -> Iterator[None]:
     """Attribute any failed assertion inside the block to `req_ids`.

@@ -98,7 +98,9 @@ class Recorder:
                 lines.append(f"{'':>9}  … {skipped} events not shown …")
             meaning = ev.note or describe(ev.kind, ev.data)
             hexpart = (
-                f"  [{_hex(ev.data)}]" if ev.data and ev.kind in ("TEXT", "BINARY", "CLOSE") else ""
+                f"  [{_hex(ev.data)}]"
+                if ev.data and ev.kind in ("TEXT", "BINARY", "CLOSE", "RAW")
+                else ""
             )
             lines.append(
                 f"{ev.t * 1000:8.1f}ms #{ev.conn} {ev.direction:<4} {ev.kind:<6} {meaning}{hexpart}"

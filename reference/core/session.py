@@ -205,6 +205,11 @@ class Session:
         self._inputs = 0
 
     @property
+    def pending(self) -> int:
+        """Items waiting (inputs and rejections)."""
+        return len(self._queue)
+
+    @property
     def has_work(self) -> bool:
         """Whether `next_work` would return something."""
         return bool(self._queue)

@@ -45,6 +45,8 @@ log = logging.getLogger("reference.server")
 #: Largest inbound message (RT decision 10: at least 1 MiB; fal uses 16 MiB).
 MAX_MESSAGE = 16 * 1024 * 1024
 CLOSE_TIMEOUT = 5.0
+HOLD_WRITES = 1  # the transport's write buffer is over its high-water mark
+HOLD_QUEUE = 2  # a session has too many inputs waiting
 
 _BINARY = Opcode.BINARY
 _TEXT = Opcode.TEXT
@@ -78,6 +80,7 @@ class Connection(asyncio.Protocol):
         self._drain: asyncio.Future[None] | None = None
         self._close_timer: asyncio.TimerHandle | None = None
         self.closed = False
+        self._holds = 0  # reasons reading is paused (HOLD_* bits)
         self._fast = True  # split frames ourselves (see the module docstring)
         self._rbuf = bytearray()
         self._need = 0  # bytes the frame at the head of _rbuf needs before it is complete
@@ -100,12 +103,29 @@ class Connection(asyncio.Protocol):
             handler.on_close()
 
     def pause_writing(self) -> None:
+        # Outputs cannot leave: stop reading inputs too, so TCP flow control slows the
+        # client down instead of the server buffering without bound (RT-FLOW-021).
         self._paused = True
+        self.hold_reading(HOLD_WRITES)
 
     def resume_writing(self) -> None:
         self._paused = False
+        self.release_reading(HOLD_WRITES)
         if self._drain is not None and not self._drain.done():
             self._drain.set_result(None)
+
+    def hold_reading(self, reason: int) -> None:
+        """Stop reading for `reason` (a bit); reading resumes when every reason is released."""
+        if not self._holds and self.transport is not None and not self.closed:
+            self.transport.pause_reading()
+        self._holds |= reason
+
+    def release_reading(self, reason: int) -> None:
+        if not self._holds & reason:
+            return
+        self._holds &= ~reason
+        if not self._holds and self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
 
     async def drain(self) -> None:
         """Wait until the transport's buffer drains (order kept under backpressure)."""

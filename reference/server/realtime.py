@@ -23,7 +23,7 @@ from reference.app import to_output
 from reference.core.codec import Encoder
 from reference.core.frames import TIMEOUT_REASON, CloseCode, ErrorCode, error_frame
 from reference.core.session import Mode, Rejected, Session, State
-from reference.server.connection import describe
+from reference.server.connection import HOLD_QUEUE, describe
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine, Generator
@@ -32,6 +32,12 @@ if TYPE_CHECKING:
     from reference.server.http import Route
 
 log = logging.getLogger("reference.server")
+
+#: Inputs waiting in one session before the server stops reading (RT-FLOW-021).
+MAX_PENDING = 256
+#: How long a finished server stream waits for inputs already in flight, so each gets its
+#: INVALID_INPUT before the end (RT-STREAM-003) instead of vanishing.
+STREAM_LINGER = 0.02
 
 ENDED_BEFORE_SERVED = "the session ended before this input was served; send it on a new connection"
 
@@ -63,6 +69,8 @@ class RealtimeDriver:
             session.receive_binary(data, self.loop.time())
         else:
             session.receive_text(str(data), self.loop.time())
+        if session.pending >= MAX_PENDING:
+            self.conn.hold_reading(HOLD_QUEUE)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             if self._eager and self._handoff is None and not self.conn.write_paused:
@@ -211,6 +219,8 @@ class RealtimeDriver:
                     return
                 await self._wait()
                 continue
+            if session.pending < MAX_PENDING // 2:
+                conn.release_reading(HOLD_QUEUE)
             if isinstance(work, Rejected):
                 self._error(ErrorCode.INVALID_INPUT, work.reason)
                 continue
@@ -228,6 +238,8 @@ class RealtimeDriver:
         session = self.session
         while True:
             work = session.next_work()
+            if session.pending < MAX_PENDING // 2:
+                self.conn.release_reading(HOLD_QUEUE)
             if work is None:
                 if session.state is not State.OPEN:
                     return None
@@ -255,7 +267,20 @@ class RealtimeDriver:
                 if item is done:
                     break
                 await self._send(item)
+        await self._linger()
         self.session.close_input()
+
+    async def _linger(self) -> None:
+        """Give inputs already on the wire a moment to arrive (bounded by STREAM_LINGER)."""
+        deadline = self.loop.time() + STREAM_LINGER
+        while self.loop.time() < deadline:
+            self._waiter = self.loop.create_future()
+            handle = self.loop.call_at(deadline, self._waiter.set_result, None)
+            try:
+                await self._waiter
+            finally:
+                handle.cancel()
+                self._waiter = None
 
     async def _inputs(self) -> AsyncIterator[Any]:
         while True:

@@ -115,9 +115,9 @@ class Recording:
     def summary(self) -> str:
         """A short, readable account of the run for failure messages."""
         lines = [f"case {self.case!r}: command {self.command!r}"]
-        lines.append(
-            f"  exit code {self.returncode}{' (killed at the deadline)' if self.killed else ''}"
-        )
+        if self.command:
+            killed = " (killed at the deadline)" if self.killed else ""
+            lines.append(f"  exit code {self.returncode}{killed}")
         for i, conn in enumerate(self.connections):
             hs = conn.handshake
             state = "accepted" if conn.accepted else f"refused {conn.refused_status}"

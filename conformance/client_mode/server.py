@@ -124,7 +124,9 @@ class ScriptedServer:
         accept_deflate: bool = False,
         refuse_status: int | None = None,
         input_wait: float = 5.0,
+        on_finish: Callable[[Connection], None] | None = None,
     ) -> None:
+        self._on_finish = on_finish
         self._script = script
         self._recording = recording
         self._accept_deflate = accept_deflate
@@ -146,12 +148,12 @@ class ScriptedServer:
         """The base URL given to the client as RT_SERVER_URL."""
         return f"ws://127.0.0.1:{self.port}"
 
-    async def start(self) -> None:
-        """Bind 127.0.0.1 on a free port and start accepting."""
+    async def start(self, port: int = 0) -> None:
+        """Bind 127.0.0.1 (on a free port unless ``port`` is given) and start accepting."""
         self._server = await serve(
             self._handle,
             "127.0.0.1",
-            0,
+            port,
             process_request=self._process_request,
             compression="deflate" if self._accept_deflate else None,
             max_size=MAX_INBOUND,
@@ -202,3 +204,5 @@ class ScriptedServer:
             record.client_sent_close = close is not None
             record.client_close_code = close.code if close is not None else None
             self._handlers.discard(task)
+            if self._on_finish is not None:
+                self._on_finish(record)

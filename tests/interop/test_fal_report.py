@@ -20,6 +20,20 @@ from interop.make_fal_report import REPORT_NAME, RESULTS_DIR, generate, summariz
 COMMITTED_JSON = RESULTS_DIR / f"{REPORT_NAME}.json"
 COMMITTED_MD = RESULTS_DIR / f"{REPORT_NAME}.md"
 REGENERATE = "regenerate with: python -m interop.make_fal_report"
+# SHOULDs whose outcome on fal depends on task scheduling: either verdict is fal's behaviour.
+# The committed report holds the usual one. Requirement ID -> (accepted verdicts, why).
+NONDETERMINISTIC_ON_FAL = {
+    "RT-CTRL-013": (
+        {"warn", "pass"},
+        "fal 1.83.0 closes the session as soon as a bad input fails, racing the outputs of the "
+        "good inputs ahead of it: usually 0 or 1 of 3 are delivered, rarely all 3",
+    ),
+}
+CHECKS_NONDETERMINISTIC_ON_FAL = {
+    "conformance/checks/test_rejection.py::test_server_delivers_earlier_outputs_before_error": (
+        NONDETERMINISTIC_ON_FAL["RT-CTRL-013"]
+    ),
+}
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -42,10 +56,32 @@ def check_outcomes(document: dict[str, Any]) -> dict[str, str]:
     return {check["nodeid"]: check["outcome"] for check in document["checks"]}
 
 
+def differences(
+    fresh: dict[str, str],
+    committed: dict[str, str],
+    tolerated: dict[str, tuple[set[str], str]],
+) -> dict[str, str]:
+    """`name: committed -> fresh` for every entry that differs (missing entries as None).
+
+    An entry listed in `tolerated` may differ as long as both verdicts are accepted ones.
+    """
+    changed = {}
+    for name in sorted(set(fresh) | set(committed)):
+        old, new = committed.get(name), fresh.get(name)
+        accepted = tolerated.get(name, (set(), ""))[0]
+        if old != new and not (old in accepted and new in accepted):
+            changed[name] = f"{old} -> {new}"
+    return changed
+
+
 def test_fresh_run_gives_the_committed_verdicts(fresh: dict[str, Any]) -> None:
     committed = load(COMMITTED_JSON)
-    assert verdicts(fresh) == verdicts(committed), REGENERATE
-    assert check_outcomes(fresh) == check_outcomes(committed), REGENERATE
+    changed = differences(verdicts(fresh), verdicts(committed), NONDETERMINISTIC_ON_FAL)
+    assert not changed, f"requirement verdicts changed: {changed}; {REGENERATE}"
+    changed = differences(
+        check_outcomes(fresh), check_outcomes(committed), CHECKS_NONDETERMINISTIC_ON_FAL
+    )
+    assert not changed, f"check outcomes changed: {changed}; {REGENERATE}"
     for key in ("suite", "spec_version", "target", "level"):
         assert fresh[key] == committed[key], f"{key} differs; {REGENERATE}"
 
@@ -63,3 +99,15 @@ def test_fal_runner_passes_every_must() -> None:
         if entry["level"] == "MUST" and entry["verdict"] in ("fail", "error")
     }
     assert not missed, f"MUSTs the fal runner does not pass: {missed}"
+
+
+def test_differences_tolerate_only_the_listed_verdict_swings() -> None:
+    tolerated = {"RT-X-001": ({"warn", "pass"}, "scheduling")}
+    assert differences({"RT-X-001": "pass"}, {"RT-X-001": "warn"}, tolerated) == {}
+    assert differences({"RT-X-001": "fail"}, {"RT-X-001": "warn"}, tolerated) == {
+        "RT-X-001": "warn -> fail"
+    }
+    assert differences({"RT-X-002": "pass"}, {"RT-X-002": "warn"}, tolerated) == {
+        "RT-X-002": "warn -> pass"
+    }
+    assert differences({}, {"RT-X-002": "pass"}, tolerated) == {"RT-X-002": "pass -> None"}

@@ -43,6 +43,15 @@ class StreamInput(BaseModel):
     fail: bool = False
 
 
+class BatchInput(BaseModel):
+    """Input of the batching route (no `fail`: the batch handler does not fail)."""
+
+    model_config = ConfigDict(strict=True)
+
+    prompt: str
+    delay_ms: int = Field(default=0, ge=0, le=10_000)
+
+
 class PromptInput(BaseModel):
     """Input of the bidi and client-streaming routes."""
 
@@ -131,7 +140,7 @@ class ConformanceApp(fal.App):
         return _answer(inp)
 
     @fal.realtime("/realtime/batch", max_batch_size=4)
-    def batch(self, first: EchoInput, *more: EchoInput) -> Output:
+    def batch(self, first: BatchInput, *more: BatchInput) -> Output:
         """batching: fal passes up to 4 queued inputs as positional arguments."""
         batch = (first, *more)
         delay_ms = max(inp.delay_ms for inp in batch)

@@ -275,6 +275,7 @@ def _resolve_target(config: pytest.Config, state: SuiteState) -> None:
         if cfg.embedded:
             server = EmbeddedServer(config.rootpath, cfg.key, cfg.timeout_multiplier)
             state.server = server
+            config.add_cleanup(server.stop)  # also when the run is interrupted
             from dataclasses import replace
 
             cfg = replace(cfg, url=server.start(), extra={"cwd": str(config.rootpath)})

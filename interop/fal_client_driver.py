@@ -14,7 +14,9 @@ its mapping of `x-fal-error` text frames to `RealtimeError`. The target must the
 the gateway paths `/{owner}/{app}/realtime` and `/{owner}/{app}/echo` (spec RT-TRANS paths).
 
 Output: one JSON object `{"base", "app", "scenarios": {name: result}, "token_calls": [...]}`.
-Each result has `"ok": true` and what was observed, or `"ok": false` and `"exception"`.
+Each result has `"ok": true` and what was observed, or `"ok": false` and `"exception"`, plus
+`"connections"`: the URL and extra headers of each handshake fal_client made (recorded by
+wrapping its connect helpers, which then run unchanged).
 """
 
 from __future__ import annotations
@@ -45,6 +47,30 @@ import fal_client.client as fc  # noqa: E402
 
 Result = dict[str, Any]
 token_calls: list[dict[str, Any]] = []
+connections: list[dict[str, Any]] = []  # every handshake fal_client made: URL and headers
+
+_connect_sync_ws = fc._connect_sync_ws
+_connect_async_ws = fc._connect_async_ws
+
+
+def _observe(url: str, headers: dict[str, str] | None) -> None:
+    connections.append({"url": url, "headers": dict(headers or {})})
+
+
+def _observed_sync_ws(url: str, headers: dict[str, str] | None = None) -> Any:
+    _observe(url, headers)
+    return _connect_sync_ws(url, headers)
+
+
+def _observed_async_ws(url: str, headers: dict[str, str] | None = None) -> Any:
+    _observe(url, headers)
+    return _connect_async_ws(url, headers)
+
+
+# Observation only: fal_client looks these module globals up at call time; we record the URL
+# and headers it built and call the original.
+fc._connect_sync_ws = _observed_sync_ws
+fc._connect_async_ws = _observed_async_ws
 
 
 class _TokenStub(BaseHTTPRequestHandler):
@@ -70,11 +96,18 @@ class _TokenStub(BaseHTTPRequestHandler):
         """Silence the per-request log."""
 
 
-def point_fal_client_at(base_ws_url: str) -> ThreadingHTTPServer:
-    """Aim fal_client at `base_ws_url`; return the (running) token stub."""
+def point_fal_client_at(base_ws_url: str, rest_url: str | None) -> ThreadingHTTPServer | None:
+    """Aim fal_client at `base_ws_url` and its token call at `rest_url` or at a local stub.
+
+    Returns:
+        The running token stub, or None when the target's own token endpoint is used.
+    """
+    fc.REALTIME_URL_FORMAT = base_ws_url.rstrip("/") + "/"
+    if rest_url is not None:
+        fc.REST_URL = rest_url.rstrip("/")
+        return None
     stub = ThreadingHTTPServer(("127.0.0.1", 0), _TokenStub)
     threading.Thread(target=stub.serve_forever, daemon=True).start()
-    fc.REALTIME_URL_FORMAT = base_ws_url.rstrip("/") + "/"
     fc.REST_URL = f"http://127.0.0.1:{stub.server_address[1]}"
     return stub
 
@@ -117,21 +150,19 @@ def _drain(recv: Callable[[], Any], limit: int) -> list[Result]:
 # -- scenarios (each returns what it observed) --------------------------------------------
 def scenario_realtime(app: str) -> Result:
     """`realtime()` with the default use_jwt=True: 4 inputs, 4 outputs on one session."""
-    url = fc._build_realtime_url(app, TOKEN, None, path="/realtime")
     with fal_client.realtime(app) as conn:
         prompts = ["hello", "p1", "p2", "p3"]
         for prompt in prompts:
             conn.send({"prompt": prompt})
         outputs = [_jsonable(conn.recv()) for _ in prompts]
-    return {"url": url, "outputs": outputs}
+    return {"outputs": outputs}
 
 
 def scenario_realtime_no_jwt(app: str) -> Result:
     """`realtime(use_jwt=False, max_buffering=5)`: Authorization header, no token call."""
-    url = fc._build_realtime_url(app, None, 5, path="/realtime")
     with fal_client.realtime(app, use_jwt=False, max_buffering=5) as conn:
         conn.send({"prompt": "no-jwt"})
-        return {"url": url, "outputs": [_jsonable(conn.recv())]}
+        return {"outputs": [_jsonable(conn.recv())]}
 
 
 def scenario_invalid_input(app: str) -> Result:
@@ -239,12 +270,13 @@ def _watchdog(name: str) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def run_scenarios(base: str, app: str, names: list[str]) -> Result:
+def run_scenarios(base: str, app: str, names: list[str], rest_url: str | None = None) -> Result:
     """Run the named scenarios in order; one failing scenario does not stop the others."""
-    stub = point_fal_client_at(base)
+    stub = point_fal_client_at(base, rest_url)
     results: dict[str, Result] = {}
     try:
         for name in names:
+            first = len(connections)
             try:
                 with _watchdog(name):
                     results[name] = {"ok": True, **SCENARIOS[name](app)}
@@ -254,8 +286,10 @@ def run_scenarios(base: str, app: str, names: list[str]) -> Result:
                     **_error(exc),
                     "traceback": traceback.format_exc(limit=6),
                 }
+            results[name]["connections"] = connections[first:]
     finally:
-        stub.shutdown()
+        if stub is not None:
+            stub.shutdown()
     return {"base": base, "app": app, "scenarios": results, "token_calls": token_calls}
 
 
@@ -265,13 +299,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("base", help="ws:// base URL of the target, e.g. ws://127.0.0.1:8765")
     parser.add_argument("--app", default=DEFAULT_APP, help="owner/app id (gateway path prefix)")
     parser.add_argument(
+        "--rest-url",
+        default=None,
+        help="http:// base of a real token endpoint (POST /tokens/); default: a local stub "
+        "that hands out 'local-jwt-token'. The key sent there is $FAL_KEY.",
+    )
+    parser.add_argument(
         "--scenario",
         action="append",
         choices=sorted(SCENARIOS),
         help="run only these (repeatable; default: all)",
     )
     args = parser.parse_args(argv)
-    result = run_scenarios(args.base, args.app, args.scenario or list(SCENARIOS))
+    result = run_scenarios(args.base, args.app, args.scenario or list(SCENARIOS), args.rest_url)
     json.dump(result, sys.stdout, indent=2, sort_keys=True)
     sys.stdout.write("\n")
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import queue
 import signal
 import subprocess
@@ -153,8 +154,13 @@ def run_fal_client_driver(
     *,
     app: str = "local/conformance-app",
     scenarios: Sequence[str] = (),
+    rest_url: str | None = None,
+    fal_key: str | None = None,
 ) -> dict[str, Any]:
     """Run `interop/fal_client_driver.py` with the fal venv's `python`; return its JSON.
+
+    `rest_url` sends fal_client's token call to a real token endpoint instead of the driver's
+    stub; `fal_key` is the `FAL_KEY` fal_client authenticates with.
 
     Raises:
         RuntimeError: the driver crashed or printed no JSON (stderr quoted).
@@ -162,8 +168,19 @@ def run_fal_client_driver(
     cmd = [str(python), str(DRIVER), base, "--app", app]
     for name in scenarios:
         cmd += ["--scenario", name]
+    if rest_url is not None:
+        cmd += ["--rest-url", rest_url]
+    env = dict(os.environ)
+    if fal_key is not None:
+        env["FAL_KEY"] = fal_key
     done = subprocess.run(
-        cmd, capture_output=True, text=True, timeout=DRIVER_TIMEOUT_S, cwd=REPO_ROOT, check=False
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=DRIVER_TIMEOUT_S,
+        cwd=REPO_ROOT,
+        env=env,
+        check=False,
     )
     try:
         result: dict[str, Any] = json.loads(done.stdout)

@@ -52,3 +52,18 @@ def reference_server() -> Iterator[ServerProcess]:
     )
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def reference_key() -> str:
+    """The key `keyed_reference_server` requires."""
+    return "interop-key-7f3a"
+
+
+@pytest.fixture(scope="session")
+def keyed_reference_server(reference_key: str) -> Iterator[ServerProcess]:
+    """The reference server requiring `reference_key` (or a token from its `POST /tokens/`)."""
+    cmd = [sys.executable, "-m", "reference", "serve", "--host", "127.0.0.1", "--port", "0"]
+    server = _start([*cmd, "--key", reference_key])
+    yield server
+    server.stop()

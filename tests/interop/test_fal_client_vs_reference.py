@@ -34,7 +34,10 @@ def test_fal_client_realtime_round_trips_on_gateway_path_with_jwt(
     observed: dict[str, Any], reference_server: ServerProcess
 ) -> None:
     result = scenario(observed, "realtime")
-    assert result["url"] == (f"{reference_server.url}/{APP}/realtime?fal_jwt_token=local-jwt-token")
+    [connection] = result["connections"]
+    assert connection["url"] == (
+        f"{reference_server.url}/{APP}/realtime?fal_jwt_token=local-jwt-token"
+    )
     assert result["outputs"] == [{"output": p} for p in ("hello", "p1", "p2", "p3")]
 
 
@@ -51,7 +54,9 @@ def test_fal_client_without_jwt_sends_max_buffering_and_round_trips(
     observed: dict[str, Any], reference_server: ServerProcess
 ) -> None:
     result = scenario(observed, "realtime_no_jwt")
-    assert result["url"] == f"{reference_server.url}/{APP}/realtime?max_buffering=5"
+    [connection] = result["connections"]
+    assert connection["url"] == f"{reference_server.url}/{APP}/realtime?max_buffering=5"
+    assert connection["headers"]["Authorization"] == "Key local-key-id:local-key-secret"
     assert result["outputs"] == [{"output": "no-jwt"}]
 
 
@@ -93,8 +98,11 @@ def test_fal_client_realtime_async_round_trips_and_surfaces_errors(
     assert result["error"]["error"] == "INVALID_INPUT", result["error"]
 
 
-def test_fal_client_ws_connect_echoes_text_then_closes_1000(observed: dict[str, Any]) -> None:
+def test_fal_client_ws_connect_echoes_text_then_closes_1000(
+    observed: dict[str, Any], reference_server: ServerProcess
+) -> None:
     result = scenario(observed, "ws_connect")
+    assert result["connections"][0]["url"].startswith(f"{reference_server.url}/{APP}/echo?")
     assert result["texts"] == ["abc-0", "abc-1", "abc-2"]
     assert result["close"] == {"code": 1000, "type": "ConnectionClosedOK"}
     assert result["binary"] == {"hex": b"\x00\x01bin".hex()}

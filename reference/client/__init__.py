@@ -77,10 +77,8 @@ def realtime(
         )
     except Exception as exc:
         raise connect_error(url, exc) from exc
-    try:
+    with ws:  # websockets 17 wants its sync connections used as context managers
         yield RealtimeConnection(ws)
-    finally:
-        ws.close()
 
 
 @contextlib.asynccontextmanager
@@ -134,7 +132,5 @@ def ws_connect(
         )
     except Exception as exc:
         raise connect_error(url, exc) from exc
-    try:
+    with ws:
         yield RawConnection(ws)
-    finally:
-        ws.close()

@@ -13,11 +13,12 @@ nothing. It:
 * records every request Locust sees into a `LatencyRecorder`; workers send theirs to the master
   with each stats report and once more when they stop; the master adds them up;
 * at the end of every run prints the microsecond table and writes `<prefix>_latency_us.json`
-  and `.csv`, and serves the same JSON at `/latency-us` in the web UI.
+  and `.csv`; the web UI gets a live "Latency (µs)" tab, a CSV download and `/latency-us`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterable
@@ -128,9 +129,58 @@ def _on_init(environment: Any, runner: Any, web_ui: Any = None, **_kwargs: Any) 
     if _is_master(runner):
         runner.register_message(MESSAGE_TYPE, _on_worker_message)
     if web_ui is not None:
-        web_ui.app.add_url_rule(
-            "/latency-us", "latency_us", lambda: recorder.to_json(_meta(environment))
-        )
+        _extend_web_ui(web_ui, environment)
+
+
+UI_TAB = "latency-us"
+UI_COLUMNS = (
+    ("type", "Type"),
+    ("name", "Name"),
+    ("requests", "# Requests"),
+    ("failures", "# Fails"),
+    ("min_us", "Min (µs)"),
+    ("p50_us", "p50 (µs)"),
+    ("p90_us", "p90 (µs)"),
+    ("p99_us", "p99 (µs)"),
+    ("p999_us", "p99.9 (µs)"),
+    ("max_us", "Max (µs)"),
+)
+
+
+def _extend_web_ui(web_ui: Any, environment: Any) -> None:
+    """A "Latency (µs)" tab with the live table, its CSV among the downloads, and the JSON."""
+    from flask import Response, request  # Locust's web UI is Flask; only needed with a UI
+
+    web_ui.template_args["extended_tabs"] = [{"title": "Latency (µs)", "key": UI_TAB}]
+    web_ui.template_args["extended_tables"] = [
+        {"key": UI_TAB, "structure": [{"key": k, "title": t} for k, t in UI_COLUMNS]}
+    ]
+    web_ui.template_args["extended_csv_files"] = [
+        {"href": "./latency-us/csv", "title": "Download round-trip latency (µs) CSV"}
+    ]
+
+    def ui_rows() -> list[dict[str, object]]:
+        rows = recorder.rows()
+        for row in rows:
+            row["p999_us"] = row.pop("p99.9_us")  # the UI's keys may not contain a dot
+        return rows
+
+    def add_latency(response: Any) -> Any:
+        # Locust's UI polls /stats/requests; extra tabs read "extended_stats" from it.
+        if request.path.endswith("/stats/requests") and response.is_json:
+            body = {**response.json, "extended_stats": [{"key": UI_TAB, "data": ui_rows()}]}
+            response.set_data(json.dumps(body))
+        return response
+
+    def latency_csv() -> Any:
+        headers = {"Content-Disposition": "attachment; filename=latency_us.csv"}
+        return Response(recorder.csv_text(), mimetype="text/csv", headers=headers)
+
+    web_ui.app.after_request(add_latency)
+    web_ui.app.add_url_rule(
+        "/latency-us", "latency_us", lambda: recorder.to_json(_meta(environment))
+    )
+    web_ui.app.add_url_rule("/latency-us/csv", "latency_us_csv", latency_csv)
 
 
 def _refresh_event_loop_clock() -> None:

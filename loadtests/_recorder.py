@@ -10,6 +10,7 @@ This module imports nothing from Locust and has no side effects.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import time
 from collections.abc import Mapping
@@ -114,12 +115,17 @@ class LatencyRecorder:
         csv_path = Path(f"{prefix}_latency_us.csv")
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(self.to_json(meta), indent=1) + "\n", encoding="utf-8")
-        with csv_path.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=list(CSV_COLUMNS))
-            writer.writeheader()
-            for row in self.rows():
-                writer.writerow({col: _csv_cell(row[key]) for col, key in CSV_COLUMNS.items()})
+        csv_path.write_text(self.csv_text(), encoding="utf-8", newline="")
         return json_path, csv_path
+
+    def csv_text(self) -> str:
+        """Return the summary rows as CSV (the columns of CSV_COLUMNS)."""
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(CSV_COLUMNS))
+        writer.writeheader()
+        for row in self.rows():
+            writer.writerow({col: _csv_cell(row[key]) for col, key in CSV_COLUMNS.items()})
+        return out.getvalue()
 
     def table(self) -> str:
         """Return the console table (microseconds), one line per request name."""

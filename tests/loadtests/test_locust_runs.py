@@ -170,7 +170,7 @@ def test_master_with_two_workers_aggregates_microsecond_percentiles(
 
 
 def test_bare_run_serves_the_web_ui_on_loopback_against_the_default_host(tmp_path: Path) -> None:
-    """`locust -f loadtests` (plus a free UI port): UI on 127.0.0.1, host ws://127.0.0.1:8765."""
+    """`locust -f loadtests` (+ a free UI port): UI on 127.0.0.1 with a µs tab, default host."""
     port = free_port()
     process = subprocess.Popen(
         locust_cmd("--web-port", str(port)),
@@ -192,6 +192,14 @@ def test_bare_run_serves_the_web_ui_on_loopback_against_the_default_host(tmp_pat
             except OSError:
                 time.sleep(0.1)  # the UI greenlet is not listening yet: poll, bounded
         assert '"host": "ws://127.0.0.1:8765"' in page
+        assert '"extended_tabs": [{"key": "latency-us"' in page  # the "Latency (µs)" tab
+        base = f"http://127.0.0.1:{port}"
+        with urllib.request.urlopen(f"{base}/stats/requests", timeout=5) as response:
+            tables = json.load(response)["extended_stats"]
+        assert tables[0]["key"] == "latency-us"
+        assert tables[0]["data"][-1]["name"] == "Aggregated"
+        with urllib.request.urlopen(f"{base}/latency-us/csv", timeout=5) as response:
+            assert response.read().decode().startswith("Type,Name,Requests,Failures,")
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -52,7 +52,6 @@ FAULTS: dict[str, str] = {
     "collect-per-input": "/realtime/collect answers every input instead of one joined output",
     "buffering-fifo": "/realtime/latest keeps every pending input (no latest-wins)",
     "error-for-dropped-input": "/realtime/latest answers an input it drops with an error frame",
-    "drop-when-slow": "an output is dropped when the client reads slowly (send buffer full)",
     "reorder-when-slow": "outputs are swapped pairwise when the client reads slowly",
     "batch-per-input": "/realtime/batch answers each input of a batch separately",
 }
@@ -66,6 +65,10 @@ MAX_DEPTH = 64
 
 class InvalidInput(Exception):
     """One input breaks the msgpack profile or the app's input schema."""
+
+
+class SilentlyIgnored(InvalidInput):
+    """A bad input the fault `accept-non-map` drops without a word."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,8 @@ def decode_input(message: str | bytes, faults: frozenset[str]) -> dict[str, Any]
         except Exception as exc:
             raise InvalidInput(f"not a valid msgpack object ({type(exc).__name__})") from exc
     _check_profile(value, faults)
+    if not isinstance(value, dict) and "accept-non-map" in faults:
+        raise SilentlyIgnored("not a map")
     if not isinstance(value, dict):
         raise InvalidInput(f"the input must be a map, got {type(value).__name__}")
     return value
@@ -169,8 +174,6 @@ class Session:
         self.ended = False
 
     async def output(self, value: dict[str, Any]) -> None:
-        if "drop-when-slow" in self.faults and self.conn.backlog:
-            return
         if "text-outputs" in self.faults:
             await self.conn.send_text(json.dumps(value))
         else:
@@ -197,7 +200,7 @@ class Session:
 
     async def bad_input(self, problem: InvalidInput) -> None:
         """Answer one rejected input (spec 05: INVALID_INPUT, the session continues)."""
-        if "swallow-errors" in self.faults:
+        if "swallow-errors" in self.faults or isinstance(problem, SilentlyIgnored):
             return
         code = (
             "INTERNAL_ERROR" if "internal-error-for-bad-input" in self.faults else "INVALID_INPUT"

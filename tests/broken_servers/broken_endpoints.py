@@ -207,11 +207,6 @@ async def realtime_stream(conn: WsConnection, faults: frozenset[str]) -> None:
 
 async def _stream(session: Session, inbox: Inbox, request: Request) -> None:
     faults = session.faults
-    if request.fail:
-        await session.handler_failed()
-        if not session.ended:
-            await session.end(1000)
-        return
     texts = [f"{request.prompt}-{i}" for i in range(request.count)]
     if "stream-reordered" in faults and len(texts) >= 3:
         texts[:3] = [texts[2], texts[0], texts[1]]
@@ -221,6 +216,11 @@ async def _stream(session: Session, inbox: Inbox, request: Request) -> None:
     # Inputs sent right behind the first may still be in flight: give them a moment, so they
     # are answered (RT-STREAM) rather than cut off by the end of the session.
     await asyncio.sleep(STREAM_LINGER_S)
+    if request.fail:  # feature stream-handler-error: the handler fails after its outputs
+        await session.error("INTERNAL_ERROR", "requested failure")
+        if not session.ended:
+            await session.end(1000)  # RT-STREAM-007
+        return
     while len(inbox) and "stream-ignores-extra-inputs" not in faults:
         await inbox.get()
         await session.bad_input(InvalidInput("one input per server-streaming connection"))
@@ -235,6 +235,12 @@ async def _stream(session: Session, inbox: Inbox, request: Request) -> None:
 async def echo(conn: WsConnection, faults: frozenset[str]) -> None:
     """`/echo` (raw): text m -> m-0, m-1, m-2 then close 1000; binary b -> b."""
     while (message := await conn.recv()) is not None:
+        if message == "fail":  # feature raw-handler-error: the handler raises (RT-RAW-005)
+            await conn.close(1011)
+            return
+        if message == "return":  # ... or returns without closing (RT-RAW-007)
+            await conn.close(1000)
+            return
         if isinstance(message, str):
             for i in range(3):
                 await conn.send_text(f"{message}-{i}")

@@ -34,7 +34,7 @@ SERVER_FAULTS: dict[str, str] = {
     "unknown-path-403": "an unknown WebSocket path is refused with 403 instead of 404",
     "refuse-unknown-query": "a handshake with an unknown query parameter is refused (400)",
     "refuse-max-buffering": "a handshake with `max_buffering` is refused (400)",
-    "require-deflate": "a handshake without permessage-deflate is refused (400)",
+    "deflate-breaks-session": "with permessage-deflate negotiated, an input gets close 1011",
     "gateway-paths-unrouted": "`/{owner}/{app}/...` paths are not routed",
     "auth-not-enforced": "the declared key is never checked",
     "auth-wrong-status": "a handshake without credentials is refused with 403 instead of 401",
@@ -121,9 +121,6 @@ def refusal(request: Request, config: Config) -> tuple[int, str] | None:
         return 400, "unknown query parameter"
     if "refuse-max-buffering" in faults and "max_buffering" in query:
         return 400, "max_buffering is not supported"
-    offered = request.headers.get("Sec-WebSocket-Extensions", "")
-    if "require-deflate" in faults and "permessage-deflate" not in offered:
-        return 400, "permessage-deflate required"
     return None
 
 
@@ -161,7 +158,12 @@ async def serve_websocket(
         drop_tcp_above=drop_above,
         drop_tcp_on_close="no-close-reply" in faults,
     )
+    deflate = "permessage-deflate" in response.headers.get("Sec-WebSocket-Extensions", "")
     try:
+        if deflate and "deflate-breaks-session" in faults:
+            await conn.recv()
+            await conn.close(1011)
+            return
         await ENDPOINTS[path](conn, faults)
     finally:
         if conn.open:

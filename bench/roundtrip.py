@@ -148,7 +148,7 @@ async def latency(url: str, n: int, warmup: int) -> dict[str, float]:
     return {"p50": pct(samples, 50), "p99": pct(samples, 99), "p999": pct(samples, 99.9)}
 
 
-async def throughput(url: str, conns: int, duration: float) -> float:
+async def throughput(url: str, conns: int, duration: float) -> tuple[float, int]:
     clients = [client_for(url) for _ in range(conns)]
     for client in clients:
         await client.open(url)
@@ -169,7 +169,22 @@ async def throughput(url: str, conns: int, duration: float) -> float:
     await asyncio.gather(*(worker(c) for c in clients))
     for client in clients:
         await client.close()
-    return counted / duration
+    return counted / duration, counted
+
+
+def cpu_ns(pid: int) -> int:
+    """CPU time of every thread of `pid` so far (ns, from /proc/PID/task/*/schedstat).
+
+    Server CPU per message does not depend on what else the machine runs, unlike wall-clock
+    latency on a shared VM, so the table reports it next to the timings.
+    """
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
 
 
 def set_cpu(cpu: int | None) -> None:
@@ -234,9 +249,15 @@ def main() -> int:
         for rnd in range(args.rounds):
             for i, url in enumerate(urls):
                 set_cpu(server_cpu)
+                pid = procs[i].pid
+                cpu0 = cpu_ns(pid)
                 lat = uvloop.run(latency(url, args.n, args.warmup))
+                lat["cpu_lat"] = (cpu_ns(pid) - cpu0) / (args.n + args.warmup) / 1000
                 set_cpu(1 if pinned else None)
-                lat["rps"] = uvloop.run(throughput(url, args.conns, args.duration))
+                cpu0 = cpu_ns(pid)
+                lat["rps"], count = uvloop.run(throughput(url, args.conns, args.duration))
+                # includes the 0.5 s warm-up's messages in CPU but not in count: an upper bound
+                lat["cpu_tp"] = (cpu_ns(pid) - cpu0) / max(count, 1) / 1000
                 results[i].append(lat)
                 print(f"round {rnd + 1}: {targets[i][0]}: {lat}", file=sys.stderr, flush=True)
     finally:
@@ -248,15 +269,18 @@ def main() -> int:
     fal_rps = med[len(targets) - 1]["rps"] if targets[-1][0].startswith("fal") else None
     print(f"\n{args.rounds} interleaved rounds, medians; latency: {args.n} sequential round trips,")
     print(f"placement {args.placement}; msgs/s: {args.conns} connections, {args.duration:.0f} s.\n")
-    print("| target | p50 us | p99 us | p99.9 us | p50 x floor | msgs/s | x floor | x fal |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| target | p50 us | p99 us | p99.9 us | p50 x floor | msgs/s | x floor | x fal "
+        "| server CPU us/msg (seq.) | (100 conns) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for i, (name, _) in enumerate(targets):
         m = med[i]
         vs_fal = f"{m['rps'] / fal_rps:.2f}" if fal_rps else "n/a"
         print(
             f"| {name} | {m['p50']:.0f} | {m['p99']:.0f} | {m['p999']:.0f} | "
             f"{m['p50'] / floor['p50']:.2f} | {m['rps']:,.0f} | "
-            f"{m['rps'] / floor['rps']:.2f} | {vs_fal} |"
+            f"{m['rps'] / floor['rps']:.2f} | {vs_fal} | {m['cpu_lat']:.1f} | {m['cpu_tp']:.1f} |"
         )
     return 0
 

@@ -7,10 +7,9 @@ import os
 import sys
 from typing import Any
 
-from websockets.sync.client import ClientConnection
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _minimal import MinimalClient
+from _wsclient import WebSocket
 
 
 class SloppyEnding(MinimalClient):
@@ -20,7 +19,7 @@ class SloppyEnding(MinimalClient):
             return {"event": "error", "code": "TIMEOUT", "reason": frame.get("reason", "")}
         return super().on_text(text)
 
-    def closed_event(self, ws: ClientConnection) -> dict[str, Any]:
+    def closed_event(self, ws: WebSocket) -> dict[str, Any]:
         return {**super().closed_event(ws), "clean": True}
 
 

@@ -8,15 +8,13 @@ import os
 import sys
 from typing import Any
 
-from websockets.exceptions import InvalidStatus
-from websockets.sync.client import ClientConnection
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _minimal import MinimalClient
+from _wsclient import WebSocket
 
 
 class SloppySession(MinimalClient):
-    def closed_event(self, ws: ClientConnection) -> dict[str, Any]:
+    def closed_event(self, ws: WebSocket) -> dict[str, Any]:
         event = super().closed_event(ws)
         return {**event, "clean": event["code"] == 1000}
 
@@ -26,7 +24,7 @@ class SloppySession(MinimalClient):
         return super().on_text(text)
 
     def emit(self, event: dict[str, Any]) -> None:
-        if event.get("event") == "exception" and event.get("type") == InvalidStatus.__name__:
+        if event.get("event") == "exception" and event.get("type") == "HandshakeRefused":
             event = {"event": "closed", "code": None, "clean": True}
         super().emit(event)
 

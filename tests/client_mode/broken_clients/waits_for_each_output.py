@@ -5,15 +5,13 @@ from __future__ import annotations
 import os
 import sys
 
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import ClientConnection
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _minimal import MinimalClient
+from _wsclient import Closed, WebSocket
 
 
 class WaitsForEachOutput(MinimalClient):
-    def session(self, ws: ClientConnection) -> None:
+    def session(self, ws: WebSocket) -> None:
         pending = list(self.inputs)
         if pending:
             ws.send(self.encode(pending.pop(0)))
@@ -24,7 +22,7 @@ class WaitsForEachOutput(MinimalClient):
                 self.emit({"event": "timeout"})
                 ws.close(1000)
                 return
-            except ConnectionClosed:
+            except Closed:
                 self.emit(self.closed_event(ws))
                 return
             event = self.on_text(message) if isinstance(message, str) else self.on_binary(message)

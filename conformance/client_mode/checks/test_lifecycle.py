@@ -82,10 +82,15 @@ CONTRACT_CASES = ["echo", "error-invalid-input", "never-answers", "refused-401"]
 @pytest.mark.req("RT-CONF-042")
 @pytest.mark.parametrize("case", CONTRACT_CASES)
 def test_adapter_prints_one_record_per_line(client_runs: ClientRuns, case: str) -> None:
-    """Every line the adapter prints is one JSON record."""
+    """Every line the adapter prints is one JSON record of the spec's record schema."""
+    from conformance.client_mode.records import record_problem
+
     rec = client_runs.get(case)
     usable(rec)
     expect(not rec.bad_lines, rec, "the adapter printed lines that are not records")
+    for event in rec.events:
+        problem = record_problem(event)
+        expect(problem is None, rec, f"record {event!r} breaks the record schema: {problem}")
 
 
 @pytest.mark.req("RT-CONF-043")

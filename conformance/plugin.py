@@ -358,7 +358,13 @@ def _judge(
         result.verified = sorted(verified() - set(result.blamed))
         result.outcome = "fail"
         known = _requirements()
-        levels = {known[r].level if r in known else "MUST" for r in (result.blamed or ids)}
+
+        def level(req: str) -> str:
+            return known[req].level if req in known else "MUST"
+
+        if state.level == "must":  # a blamed SHOULD warns even when a MUST fails beside it
+            result.warned = [r for r in result.blamed if level(r) != "MUST"]
+        levels = {level(r) for r in (result.blamed or ids)}
         if state.level == "must" and "MUST" not in levels:
             result.outcome = "warn"
             report.outcome = "skipped"

@@ -35,6 +35,7 @@ class CheckResult:
     outcome: str  # pass, fail, warn, not-applicable, error
     blamed: list[str] = field(default_factory=list)  # the IDs a failure is attributed to
     verified: list[str] = field(default_factory=list)  # IDs whose assertions passed before it
+    warned: list[str] = field(default_factory=list)  # blamed IDs that only warn (SHOULD/MAY)
     message: str = ""
     duration_s: float = 0.0
     repro: str = ""
@@ -45,13 +46,13 @@ class CheckResult:
         if self.outcome in ("fail", "warn") and self.blamed:
             # Frame validation may blame a requirement the check is not marked with.
             ids = [*self.reqs, *(r for r in self.blamed if r not in self.reqs)]
-            return {
-                r: self.outcome
-                if r in self.blamed
-                else ("pass" if r in self.verified else "blocked")
-                for r in ids
-            }
+            return {r: self._blamed_outcome(r) for r in ids}
         return dict.fromkeys(self.reqs, self.outcome)
+
+    def _blamed_outcome(self, req: str) -> str:
+        if req in self.blamed:
+            return "warn" if req in self.warned else "fail"
+        return "pass" if req in self.verified else "blocked"
 
 
 def fold(outcomes: Iterable[str]) -> str:
@@ -128,7 +129,7 @@ def build(
 def _check_json(check: CheckResult) -> dict[str, Any]:
     data = asdict(check)
     data["duration_s"] = round(check.duration_s, 3)
-    for key in ("blamed", "verified", "message", "repro", "trace"):
+    for key in ("blamed", "verified", "warned", "message", "repro", "trace"):
         if not data[key]:
             del data[key]
     return data

@@ -249,10 +249,22 @@ class Conn:
                 return frame
 
     def recv_output(
-        self, timeout: float = DEFAULT_WAIT, schema: str | None = "conformance-output"
+        self,
+        timeout: float = DEFAULT_WAIT,
+        schema: str | None = "conformance-output",
+        missing: tuple[str, ...] = ("RT-MSG-021",),
     ) -> dict[str, Any]:
-        """The next output: a BINARY msgpack map valid against the conformance app's schema."""
-        frame = self.recv_data(timeout)
+        """The next output: a BINARY msgpack map valid against the conformance app's schema.
+
+        When none arrives in time, the failure blames `missing` (by default RT-MSG-021: one
+        output for each accepted input).
+        """
+        try:
+            frame = self.recv_data(timeout)
+        except ConformanceFailure as exc:
+            if not exc.reqs:
+                exc.reqs = missing
+            raise
         if frame.kind != "binary":
             raise ConformanceFailure(f"expected an output (BINARY msgpack), got {frame.summary()}")
         problem = schemas.check(schema, frame.value) if schema else None
@@ -448,12 +460,13 @@ class Target:
                 user_agent_header="rt-conformance",
             )
         except InvalidStatus as exc:
-            self.recorder.record(
-                conn_id, "S->C", "HTTP", note=f"handshake refused: HTTP {exc.response.status_code}"
-            )
+            status = exc.response.status_code
+            self.recorder.record(conn_id, "S->C", "HTTP", note=f"handshake refused: HTTP {status}")
             raise ConformanceFailure(
-                f"the server refused the WebSocket handshake to {path}: "
-                f"HTTP {exc.response.status_code}"
+                f"the server refused the WebSocket handshake to {path}: HTTP {status}",
+                self._refusal_blame(url, all_headers, compression)
+                if auth and not gateway and not headers and path in ("/realtime", "/echo")
+                else (),
             ) from None
         except (OSError, TimeoutError) as exc:
             self.recorder.note(conn_id, f"connect failed: {exc!r}")
@@ -462,6 +475,22 @@ class Target:
         with ws:
             yield Conn(ws, self, conn_id, validate)
             self.recorder.note(conn_id, "client closes")
+
+    def _refusal_blame(
+        self, url: str, headers: dict[str, str], compression: str | None
+    ) -> tuple[str, ...]:
+        """Which rule a refused handshake to an existing endpoint breaks.
+
+        Without permessage-deflate offered, a retry that offers it tells RT-TRANS-030 (serve
+        clients that do not offer it) from a plain refusal (RT-TRANS-001).
+        """
+        if compression is None:
+            try:
+                with connect(url, additional_headers=headers, open_timeout=self.scale(2.0)):
+                    return ("RT-TRANS-030",)
+            except (InvalidStatus, OSError, TimeoutError):
+                pass
+        return ("RT-TRANS-001",)
 
     def handshake(
         self,

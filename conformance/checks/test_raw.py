@@ -13,13 +13,15 @@ def test_server_echoes_text_three_times_then_closes_1000(target: Target) -> None
     """A text message m on /echo gets text m-0, m-1, m-2, then close 1000."""
     with target.connect("/echo", validate=False) as conn:
         conn.send_text("abc")
-        frames = conn.collect()
-        texts = [f.data.decode() for f in frames if f.kind == "text"]
-        with requirement("RT-RAW-002", "RT-CONF-015"):
-            assert [f.kind for f in frames[:3]] == ["text"] * 3, [f.summary() for f in frames]
-            assert texts == ["abc-0", "abc-1", "abc-2"], texts
-        end = frames[-1]
+        for i in range(3):
+            with requirement("RT-CONF-015"):
+                frame = conn.recv()
+            with requirement("RT-RAW-002"):  # the app sends text: it must arrive as text
+                assert frame.kind in ("text", "close"), f"text came back as {frame.summary()}"
+            with requirement("RT-CONF-015"):
+                assert frame.data == f"abc-{i}".encode(), f"echo {i}: {frame.summary()}"
         with requirement("RT-RAW-003", "RT-CONF-015"):
+            end = conn.recv()
             assert (end.kind, end.code) == ("close", 1000), f"/echo ended with {end.summary()}"
 
 
@@ -30,8 +32,11 @@ def test_server_echoes_binary_and_stays_open(target: Target) -> None:
     with target.connect("/echo", validate=False) as conn:
         for payload in payloads:
             conn.send_bytes(payload)
-            frame = conn.recv()
-            with requirement("RT-RAW-002", "RT-CONF-016"):
+            with requirement("RT-CONF-016"):
+                frame = conn.recv()
+            with requirement("RT-RAW-002"):
+                assert frame.kind in ("binary", "close"), f"binary came back as {frame.summary()}"
+            with requirement("RT-CONF-016"):
                 assert frame.kind == "binary", f"expected the binary echo, got {frame.summary()}"
                 assert frame.data == payload, f"echo changed the bytes: {frame.data.hex(' ')}"
 
@@ -39,19 +44,31 @@ def test_server_echoes_binary_and_stays_open(target: Target) -> None:
 @pytest.mark.req("RT-RAW-001")
 def test_server_routes_raw_endpoint_like_realtime(target: Target) -> None:
     """Raw endpoints follow the same routing and query rules as realtime ones."""
-    with target.connect("/echo", query={"rt_unknown_param": "1"}, validate=False) as conn:
+    query = {"rt_unknown_param": "1"}
+    realtime = target.handshake("/realtime", query=query)
+    realtime.close()
+    with requirement("RT-TRANS-020"):
+        assert realtime.status == 101, (
+            f"/realtime refused an unknown query parameter: {realtime.status}"
+        )
+    with requirement("RT-RAW-001"), target.connect("/echo", query=query, validate=False) as conn:
         conn.send_text("q")
         assert conn.recv().data == b"q-0"
     raw = target.handshake("/echo/no-such-path")
     raw.close()
-    assert raw.status != 101, "an unknown path under /echo was upgraded"
+    with requirement("RT-TRANS-003"):
+        assert raw.status != 101, "an unknown path under /echo was upgraded"
 
 
-@pytest.mark.req("RT-RAW-001", "RT-CONF-020")
+@pytest.mark.req("RT-RAW-001", "RT-TRANS-002", "RT-CONF-020")
 @pytest.mark.feature("gateway-paths")
 def test_server_routes_raw_endpoint_gateway_form(target: Target) -> None:
-    """/{owner}/{alias}/echo reaches the raw endpoint."""
-    with target.connect("/echo", gateway=True, validate=False) as conn:
+    """/{owner}/{alias}/echo reaches the raw endpoint when /{owner}/{alias}/realtime does."""
+    realtime = target.handshake("/realtime", gateway=True)
+    realtime.close()
+    with requirement("RT-CONF-020", "RT-TRANS-002"):
+        assert realtime.status == 101, f"the gateway form of /realtime got {realtime.status}"
+    with requirement("RT-RAW-001"), target.connect("/echo", gateway=True, validate=False) as conn:
         conn.send_text("g")
         assert conn.recv().data == b"g-0"
 

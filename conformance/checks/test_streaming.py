@@ -8,6 +8,12 @@ from conformance.failures import requirement
 from conformance.wire import Conn, Received, Target
 
 
+def _next(conn: Conn, *reqs: str) -> Received:
+    """The next frame; a session that never ends blames `reqs` (not how it would end)."""
+    with requirement(*reqs):
+        return conn.recv_data(timeout=5)
+
+
 def _end_normally(conn: Conn, frame: Received, *reqs: str) -> None:
     """`frame` and what follows are the normal end: TIMEOUT error frame, then close 1000."""
     with requirement(*reqs, "RT-CTRL-017"):
@@ -25,10 +31,10 @@ def test_server_streams_outputs_then_ends(target: Target, count: int) -> None:
     with target.connect("/realtime/stream") as conn:
         conn.send_msgpack({"prompt": "p", "count": count})
         outputs = []
-        frame = conn.recv_data()
+        frame = _next(conn, "RT-STREAM-001", "RT-CONF-021", "RT-CTRL-017")
         while frame.kind == "binary":
             outputs.append(frame.value["output"])
-            frame = conn.recv_data()
+            frame = _next(conn, "RT-STREAM-001", "RT-CONF-021", "RT-CTRL-017")
         with requirement("RT-STREAM-001", "RT-CONF-021"):
             assert sorted(outputs) == sorted(f"p-{i}" for i in range(count)), outputs
         _end_normally(conn, frame, "RT-STREAM-001", "RT-CONF-021")
@@ -67,7 +73,7 @@ def test_server_streams_once_per_session(target: Target) -> None:
             assert first_error > last_output, "the error frame came before the stream's outputs"
 
 
-@pytest.mark.req("RT-STREAM-005", "RT-CTRL-017", "RT-CONF-020")
+@pytest.mark.req("RT-STREAM-005", "RT-CTRL-017", "RT-LIFE-001", "RT-CONF-020")
 @pytest.mark.feature("client-streaming")
 def test_server_collects_input_stream(target: Target) -> None:
     """Inputs of a client-streaming session go to one handler call; one output, then the end."""
@@ -75,13 +81,14 @@ def test_server_collects_input_stream(target: Target) -> None:
         for word in ("alpha", "beta", "gamma"):
             conn.send_msgpack({"prompt": word})
         frame = conn.recv_data(timeout=5)
-        with requirement("RT-STREAM-005"):
+        with requirement("RT-STREAM-005", "RT-CONF-020"):
             assert frame.kind == "binary", f"expected the collected output, got {frame.summary()}"
             assert frame.value == {"output": "alpha beta gamma"}
-        _end_normally(conn, conn.recv_data(timeout=5), "RT-STREAM-005")
+        end = _next(conn, "RT-STREAM-005", "RT-LIFE-001", "RT-CONF-020")
+        _end_normally(conn, end, "RT-STREAM-005")
 
 
-@pytest.mark.req("RT-STREAM-006", "RT-CTRL-017", "RT-CONF-020")
+@pytest.mark.req("RT-STREAM-006", "RT-CTRL-017", "RT-LIFE-001", "RT-CONF-020")
 @pytest.mark.feature("bidi")
 def test_server_answers_bidi_inputs_as_they_arrive(target: Target) -> None:
     """Each bidi input is answered before the next is sent; the session ends after idling."""
@@ -90,4 +97,5 @@ def test_server_answers_bidi_inputs_as_they_arrive(target: Target) -> None:
             conn.send_msgpack({"prompt": word})
             with requirement("RT-STREAM-006"):
                 assert conn.recv_output() == {"output": word}
-        _end_normally(conn, conn.recv_data(timeout=5), "RT-STREAM-006")
+        end = _next(conn, "RT-STREAM-006", "RT-LIFE-001", "RT-CONF-020")
+        _end_normally(conn, end, "RT-STREAM-006")

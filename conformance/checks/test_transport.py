@@ -21,7 +21,7 @@ def _prompt_message(total: int) -> bytes:
 @pytest.mark.req("RT-CONF-001", "RT-CONF-014")
 def test_server_hosts_the_core_endpoints(target: Target) -> None:
     """The conformance app's /realtime, POST /, GET /health and /echo all answer."""
-    with requirement("RT-CONF-014", "RT-CONF-001"):
+    with requirement("RT-CONF-014"):
         health = target.http("GET", "/health")
         assert health.status == 200, f"GET /health answered {health.status}"
     with requirement("RT-CONF-001"):
@@ -53,7 +53,10 @@ def test_server_refuses_unknown_path_with_404(target: Target) -> None:
 @pytest.mark.feature("gateway-paths")
 def test_server_routes_gateway_form(target: Target) -> None:
     """/{owner}/{alias}/realtime reaches the same endpoint as /realtime."""
-    with target.connect("/realtime", gateway=True) as conn:
+    with (
+        requirement("RT-CONF-020", "RT-TRANS-002"),
+        target.connect("/realtime", gateway=True) as conn,
+    ):
         conn.send_msgpack({"prompt": "via gateway"})
         assert conn.recv_output() == {"output": "via gateway"}
 

@@ -62,7 +62,9 @@ def test_client_ends_normally_on_timeout(client_runs: ClientRuns) -> None:
     """A TIMEOUT error frame then close 1000 is the normal end; the caller sees no error."""
     rec = client_runs.get("timeout-end")
     session_ended(rec)
-    expect(not failures(rec), rec, "the end of the session was reported as an error")
+    expect(
+        not failures(rec), rec, f"the end of the session was reported as an error: {failures(rec)}"
+    )
     outputs_match(rec)
 
 
@@ -71,7 +73,9 @@ def test_client_ends_a_stream_normally(client_runs: ClientRuns) -> None:
     """The end of a server-streaming session (TIMEOUT, close 1000) is not an error."""
     rec = client_runs.get("server-streaming")
     session_ended(rec)
-    expect(not failures(rec), rec, "the end of the stream was reported as an error")
+    expect(
+        not failures(rec), rec, f"the end of the stream was reported as an error: {failures(rec)}"
+    )
 
 
 @pytest.mark.req("RT-CTRL-031")
@@ -79,7 +83,9 @@ def test_client_ignores_x_fal_message_frames(client_runs: ClientRuns) -> None:
     """x-fal-message frames (timings, unknown actions) never reach the caller."""
     rec = client_runs.get("x-fal-message")
     session_ended(rec)
-    expect(not failures(rec), rec, "an x-fal-message frame was reported as a failure")
+    expect(
+        not failures(rec), rec, f"an x-fal-message frame was reported as a failure: {failures(rec)}"
+    )
     outputs_match(rec)
 
 

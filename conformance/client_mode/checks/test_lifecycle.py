@@ -30,7 +30,8 @@ def test_client_treats_close_1000_as_a_clean_end(client_runs: ClientRuns) -> Non
     rec = client_runs.get("echo")
     session_ended(rec)
     outputs_match(rec)
-    expect(not failures(rec), rec, "a close with 1000 was reported as an error")
+    reported = failures(rec)
+    expect(not reported, rec, f"a close with 1000 was reported as an error: {reported}")
     expect(rec.of("closed"), rec, "the end of the session was not reported as closed")
 
 
@@ -40,7 +41,8 @@ def test_client_treats_close_1001_as_a_clean_end(client_runs: ClientRuns) -> Non
     rec = client_runs.get("close-1001")
     session_ended(rec)
     outputs_match(rec)
-    expect(not failures(rec), rec, "a close with 1001 was reported as an error")
+    reported = failures(rec)
+    expect(not reported, rec, f"a close with 1001 was reported as an error: {reported}")
 
 
 @pytest.mark.req("RT-LIFE-032")

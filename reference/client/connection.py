@@ -18,7 +18,7 @@ from websockets.sync.client import ClientConnection as SyncClientConnection
 from reference.core.codec import decode_output, encode
 from reference.core.frames import ErrorFrame, parse_text
 
-#: Outputs of at least 16 MiB must be accepted (RT decision 10); the client sets no limit.
+#: Outputs of at least 16 MiB should be accepted (RT-TRANS-045/046); the client sets no limit.
 MAX_SIZE = None
 
 
@@ -74,7 +74,7 @@ def _classify(message: bytes | str) -> tuple[Any, ErrorFrame | None]:
     frame = parse_text(message)
     if isinstance(frame, ErrorFrame):
         return None, frame
-    return None, None  # x-fal-message, unknown type, not JSON: ignored
+    return None, None  # x-fal-message, unknown type, not JSON: ignored (RT-CTRL-031/032)
 
 
 class AsyncRealtimeConnection:

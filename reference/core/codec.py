@@ -13,8 +13,8 @@ from typing import Any
 
 import msgpack
 
-#: Deepest nesting the reference accepts (the top-level map is depth 1). The profile lets a
-#: server refuse more than 64 levels and requires it to refuse, not crash, beyond 1000.
+#: Deepest nesting the reference accepts (the top-level map is depth 1): RT-CONV-006 requires
+#: 64, RT-CONV-007 lets a server refuse more, RT-CONV-008 requires refusing beyond 1024.
 MAX_DEPTH = 64
 
 # Scalars the profile allows. `bool` is a subclass of `int`, but `type(x) in ...` is exact.
@@ -29,7 +29,7 @@ class ProfileError(ValueError):
         self.reason = reason
 
 
-def _refuse_ext(code: int, data: bytes) -> Any:
+def _refuse_ext(code: int, data: bytes) -> Any:  # RT-CONV-009
     raise ProfileError(f"msgpack ext type {code} is not allowed; send plain maps and values")
 
 
@@ -39,7 +39,7 @@ def _check(value: Any, depth: int) -> None:
         raise ProfileError(f"nesting deeper than {MAX_DEPTH} levels is not accepted")
     if type(value) is dict:
         for key, item in value.items():
-            if type(key) is not str:
+            if type(key) is not str:  # RT-CONV-002, RT-CONV-009
                 raise ProfileError("map keys must be strings (msgpack str), got " + _kind(key))
             if type(item) not in _SCALARS:
                 _check(item, depth + 1)
@@ -72,7 +72,7 @@ def decode_input(data: bytes) -> dict[str, Any]:
         value = msgpack.unpackb(data, raw=False, strict_map_key=False, ext_hook=_refuse_ext)
     except ProfileError:
         raise
-    except msgpack.ExtraData:
+    except msgpack.ExtraData:  # RT-CONV-010, RT-MSG-010
         raise ProfileError(
             "trailing bytes after the msgpack object; send one map per message"
         ) from None
@@ -83,7 +83,7 @@ def decode_input(data: bytes) -> dict[str, Any]:
     except (ValueError, TypeError, msgpack.UnpackException):
         # FormatError, StackError (deeper than the C unpacker's stack), truncated data.
         raise ProfileError("not a valid msgpack message") from None
-    if type(value) is not dict:
+    if type(value) is not dict:  # RT-MSG-010: the top level is a map
         raise ProfileError("an input must be a msgpack map, got " + _kind(value))
     _check(value, 1)
     return value

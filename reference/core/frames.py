@@ -16,9 +16,9 @@ from typing import Any
 class ErrorCode(enum.StrEnum):
     """The registered `error` values of an x-fal-error frame."""
 
-    INTERNAL_ERROR = "INTERNAL_ERROR"  # the handler or server failed on an accepted input
-    TIMEOUT = "TIMEOUT"  # the session ended normally; not a failure
-    INVALID_INPUT = "INVALID_INPUT"  # one input was rejected; the session continues
+    INTERNAL_ERROR = "INTERNAL_ERROR"  # RT-CTRL-015: the handler failed on an accepted input
+    TIMEOUT = "TIMEOUT"  # RT-CTRL-017/018: the session ended normally; not a failure
+    INVALID_INPUT = "INVALID_INPUT"  # RT-CTRL-011: one input was rejected; the session goes on
 
 
 class CloseCode(enum.IntEnum):
@@ -80,14 +80,18 @@ class OtherText:
 def parse_text(text: str) -> ErrorFrame | OtherText:
     """Classify a text frame received by a client.
 
-    Clients ignore x-fal-message frames and text frames whose `type` they do not know;
-    anything that is not a JSON object with `"type": "x-fal-error"` is `OtherText`.
+    Clients ignore x-fal-message frames and text frames whose `type` they do not know
+    (RT-CTRL-031/032); an x-fal-error frame, or the legacy `{"status":"error"}` shape, is an
+    `ErrorFrame` (RT-CTRL-020, RT-CTRL-041); unknown codes stay errors (RT-CTRL-022).
     """
     try:
         obj = json.loads(text)
     except ValueError:
         return OtherText(text)
-    if type(obj) is dict and obj.get("type") == ERROR_TYPE:
+    if type(obj) is not dict:
+        return OtherText(text)
+    if obj.get("type") == ERROR_TYPE or (obj.get("status") == "error" and "type" not in obj):
+        # The second form is the legacy `{"status": "error", "error": ...}` (RT-CTRL-041).
         code = obj.get("error")
         reason = obj.get("reason")
         return ErrorFrame(

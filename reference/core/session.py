@@ -80,7 +80,7 @@ class SessionConfig:
     session_timeout: float | None = None
 
     def with_max_buffering(self, n: int | None) -> SessionConfig:
-        """Apply a client's `max_buffering` as min(app buffering, n).
+        """Apply a client's `max_buffering` as min(app buffering, n) (RT-FLOW-005, RT-TRANS-021).
 
         The parameter only tightens an app that declared `buffering`; an app with the
         default unbounded FIFO keeps it, so no input of a pipelining client is dropped.
@@ -156,11 +156,12 @@ class Session:
         self._queue.append(value)
         self._inputs += 1
         buffering = self.config.buffering
+        # RT-FLOW-003: latest wins; RT-FLOW-004: a dropped input gets no error frame.
         if buffering is not None and self._inputs > buffering:
             self._drop_oldest_input()
 
     def receive_text(self, text: str, now: float) -> None:
-        """A text frame on a realtime endpoint is a bad input (RT decision 3)."""
+        """A text frame on a realtime endpoint is a rejected input (RT-MSG-011)."""
         self._last_input = now
         if self.state is not State.CLOSED:
             self._queue.append(Rejected(TEXT_REJECTED))
@@ -198,7 +199,7 @@ class Session:
         return batch
 
     def _reject_queued_inputs(self) -> None:
-        """Inputs that arrived behind a server-streaming input are each rejected."""
+        """Inputs behind a server-streaming input are each rejected (RT-STREAM-002/003)."""
         self._queue = deque(
             item if type(item) is Rejected else Rejected(EXTRA_STREAM_INPUT) for item in self._queue
         )

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("reference.server")
 
-#: Largest inbound message (RT decision 10: at least 1 MiB; fal uses 16 MiB).
+#: Largest inbound message (RT-TRANS-042/043, as fal's runner); above it: 1009 (RT-TRANS-044).
 MAX_MESSAGE = 16 * 1024 * 1024
 CLOSE_TIMEOUT = 5.0
 HOLD_WRITES = 1  # the transport's write buffer is over its high-water mark
@@ -221,19 +221,20 @@ class Connection(asyncio.Protocol):
             return
         request.method = "GET"
         server = self.server
-        refused = server.auth.check(request)
+        refused = server.auth.check(request)  # RT-AUTH-010/011, RT-RAW-001: before any 101
         if refused is not None:
             detail = "credentials required" if refused == 401 else "credentials not accepted"
             self._write_close(response(refused, {"detail": detail}, keep_alive=False))
             return
-        route = server.router.resolve(request.path, websocket=True)
+        route = server.router.resolve(request.path, websocket=True)  # RT-TRANS-002/003/004
         if route is None or server.stopping:
             status = 503 if server.stopping else 404
             self._write_close(
                 response(status, {"detail": f"Path {request.path} not found"}, keep_alive=False)
             )
             return
-        handshake = ServerProtocol(max_size=MAX_MESSAGE)  # no extensions: compression off
+        # No extensions offered back: compression off (RT-TRANS-030/031).
+        handshake = ServerProtocol(max_size=MAX_MESSAGE)
         reply = handshake.accept(WsRequest(request.target, Headers(request.headers)))
         if reply.status_code != 101:
             self._write_close(reply.serialize())
@@ -358,7 +359,7 @@ class Connection(asyncio.Protocol):
                         handler.on_message(data)
             elif opcode is _CLOSE and handler is not None:
                 self.handler = None
-                handler.on_close()  # pending outputs are discarded (RT decision 9)
+                handler.on_close()  # pending outputs are discarded (RT-LIFE-025)
         self.flush()
 
     def flush(self) -> None:

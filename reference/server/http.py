@@ -37,7 +37,7 @@ class Request:
 
     @property
     def query(self) -> dict[str, str]:
-        """Query parameters; unknown ones are ignored by the caller (RT decision 8)."""
+        """Query parameters; unknown ones are ignored by the caller (RT-TRANS-020)."""
         return dict(parse_qsl(urlsplit(self.target).query, keep_blank_values=True))
 
     def header(self, name: str) -> str | None:
@@ -152,7 +152,7 @@ class Route:
 
 
 class Router:
-    """Exact paths, then the gateway aliases `/{owner}/{app}/...` (RT decision 13)."""
+    """Exact paths, then the gateway aliases `/{owner}/{app}/...` (RT-TRANS-002)."""
 
     def __init__(self, routes: list[Route]) -> None:
         self._routes: dict[tuple[str, bool], Route] = {}

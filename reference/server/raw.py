@@ -3,7 +3,7 @@
 The handler of `@endpoint(path, is_websocket=True)` gets a small fastapi-like `WebSocket`:
 `accept`, `receive` (str or bytes), `receive_text`, `receive_bytes`, `send_text`,
 `send_bytes`, `send_json`, `close`. The 101 response is sent by `accept()`. A handler that
-raises after accepting ends with a close frame 1011 (RT decision 15), never a dropped TCP
+raises after accepting ends with a close frame 1011 (RT-RAW-005), never a dropped TCP
 connection; one that returns without closing ends with 1000; a client that leaves raises
 `WebSocketDisconnect` in the handler, which is not logged as an error.
 """
@@ -152,9 +152,9 @@ class RawDriver:
                 self.conn._write_close(
                     response(500, {"detail": "handler failed"}, keep_alive=False)
                 )
-            elif not ws.closed:
+            elif not ws.closed:  # RT-RAW-004/005: a close frame 1011, not a dropped TCP
                 ws.closed = True
                 self.conn.close(CloseCode.INTERNAL, "internal error")
             return
-        if not ws.closed:
+        if not ws.closed:  # RT-RAW-007
             await ws.close(CloseCode.NORMAL)

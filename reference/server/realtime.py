@@ -114,12 +114,12 @@ class RealtimeDriver:
         self.conn.send_binary(data)
 
     def _handler_failed(self, exc: BaseException) -> None:
-        # One failing input does not end the session (robust profile).
+        # RT-CTRL-015, RT-CTRL-016: report this input's failure; the session goes on.
         log.error("realtime handler failed on %s", self.route.path, exc_info=exc)
         self._error(ErrorCode.INTERNAL_ERROR, describe(exc))
 
     def on_close(self) -> None:
-        """The client closed or left: discard pending work; this is not an error."""
+        """The client closed or left: discard pending work, log nothing (RT-LIFE-025)."""
         self.session.peer_closed()
         if self._timer is not None:
             self._timer.cancel()
@@ -169,7 +169,7 @@ class RealtimeDriver:
                 await self._input_streaming(bidi=mode is Mode.BIDI)
         except asyncio.CancelledError:
             return  # the client left or the server is stopping
-        except Exception as exc:  # a streaming handler failed: report, then end normally
+        except Exception as exc:  # RT-STREAM-007: a streaming handler failed: report, close 1000
             log.exception("realtime handler failed on %s", self.route.path)
             self._error(ErrorCode.INTERNAL_ERROR, describe(exc))
             self._finish(send_timeout=False)
@@ -177,7 +177,7 @@ class RealtimeDriver:
         self._finish(send_timeout=True)
 
     def _finish(self, *, send_timeout: bool) -> None:
-        """Report rejections still queued, then TIMEOUT (the normal end) and close 1000."""
+        """Report queued rejections, then TIMEOUT and close 1000 (RT-CTRL-017, RT-LIFE-020)."""
         session = self.session
         if session.state is State.CLOSED:
             return

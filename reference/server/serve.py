@@ -68,7 +68,7 @@ class Server:
         return f"ws://{host}:{self.port}"
 
     async def stop(self) -> None:
-        """Stop accepting, close sessions with 1001, wait briefly for them to go."""
+        """Stop accepting, close sessions with 1001 (RT-LIFE-021), wait briefly for them."""
         self.state.stopping = True
         self._server.close()
         for conn in list(self.state.connections):

@@ -34,3 +34,9 @@ def test_malformed_error_fields_do_not_crash() -> None:
     frame = parse_text('{"type":"x-fal-error","error":5}')
     assert isinstance(frame, ErrorFrame)
     assert (frame.code, frame.reason) == ("UNKNOWN_ERROR", "")
+
+
+def test_legacy_status_error_shape_is_an_error() -> None:
+    frame = parse_text('{"status":"error","error":"Unauthorized"}')
+    assert isinstance(frame, ErrorFrame)
+    assert frame.code == "Unauthorized"

@@ -19,6 +19,9 @@ CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 # Client-side requirements that the adapter contract cannot exercise, with the reason. They
 # are reported as not applicable with this reason, never as passes.
 NOT_TESTABLE: dict[str, str] = {
+    "RT-TRANS-022": "the adapter contract passes no max_buffering value to the client",
+    "RT-LIFE-034": "a caller can always bound the wait from outside; only the adapter's "
+    "timeout (RT-CONF-044) is visible",
     "RT-RAW-006": "the adapter contract drives realtime endpoints only, not raw WebSockets",
     "RT-RTC-002": "WebRTC signaling clients are outside the adapter contract",
     "RT-RTC-004": "WebRTC signaling clients are outside the adapter contract",

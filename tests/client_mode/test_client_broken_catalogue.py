@@ -41,7 +41,6 @@ CATALOGUE: dict[str, set[str]] = {
         "RT-CONF-044",
         "RT-CONF-045",
         "RT-LIFE-033",
-        "RT-LIFE-034",
     },
     "tiny_max_size": {"RT-TRANS-045", "RT-TRANS-046"},
     "sloppy_wire": {"RT-CONV-005", "RT-CONV-010", "RT-MSG-024", "RT-TRANS-014"},
@@ -93,7 +92,6 @@ KNOWN_UNKILLED: dict[str, str] = {
     "RT-CONV-006": "the msgpack library here has no depth limit to turn down",
     "RT-LIFE-011": "every WebSocket library here answers pings by itself",
     "RT-LIFE-030": "a client calling close 1000 an error fails most other checks too",
-    "RT-TRANS-022": "the adapter contract passes no max_buffering to the client",
     "RT-TRANS-032": "a client that needs compression fails nearly every case",
     "RT-TRANS-041": "every WebSocket library here reassembles fragments by itself",
 }

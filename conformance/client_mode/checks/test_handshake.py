@@ -73,20 +73,6 @@ def test_client_percent_encodes_query_values(client_runs: ClientRuns) -> None:
         expect(got == [SPECIAL_TOKEN], rec, f"fal_jwt_token decoded to {got!r}")
 
 
-@pytest.mark.req("RT-TRANS-022")
-@pytest.mark.parametrize("case", ["echo", "auth-token"])
-def test_client_sends_max_buffering_as_an_integer(client_runs: ClientRuns, case: str) -> None:
-    """max_buffering, when the client sends it, is a decimal integer from 1 to 60, given once."""
-    rec = client_runs.get(case)
-    _routes(rec)
-    for conn in rec.connections:
-        values = conn.handshake.query.get("max_buffering", [])
-        expect(len(values) <= 1, rec, "max_buffering given more than once")
-        for value in values:
-            ok = value.isdigit() and 1 <= int(value) <= 60
-            expect(ok, rec, f"max_buffering={value!r} is not an integer from 1 to 60")
-
-
 @pytest.mark.req("RT-TRANS-032")
 @pytest.mark.parametrize("case", ["echo", "deflate-accepted"])
 def test_client_works_with_or_without_compression(client_runs: ClientRuns, case: str) -> None:

@@ -105,6 +105,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # The server plugin deselects its own checks too; doing it here as well keeps the two
         # modes apart whichever plugin runs first.
         drop = [item for item in items if _is_server_check(item)]
+        selectors = _selectors(config)
+        if selectors:  # the server suite's --req: keep the client checks of those requirements
+            from conformance.catalog import matches
+
+            drop += [
+                item
+                for item in items
+                if is_client_check(item)
+                and not any(matches(r, s) for r in req_ids(item) for s in selectors)
+            ]
     else:
         drop = [item for item in items if is_client_check(item)]
     if drop:
@@ -116,6 +126,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     state.active = bool(command) and bool(state.selected)
     if state.active:
         _validate_ids(state.selected)
+    elif command and _selectors(config):
+        raise pytest.UsageError(f"no client check matches --req {' '.join(_selectors(config))}")
+
+
+def _selectors(config: pytest.Config) -> list[str]:
+    """The server suite's --req selectors (IDs, prefixes or globs), split on commas."""
+    given = config.getoption("rt_req", None) or []
+    return [part for value in given for part in str(value).split(",") if part]
 
 
 def req_ids(item: pytest.Item) -> list[str]:
@@ -245,7 +263,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if path:
         from conformance.client_mode.report import write_report
 
-        write_report(path, state.command, state.level, list(state.results.values()), state.started)
+        write_report(
+            path,
+            state.command,
+            state.level,
+            list(state.results.values()),
+            state.started,
+            _selectors(config),
+        )
 
 
 @pytest.fixture(scope="session")

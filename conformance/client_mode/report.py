@@ -16,11 +16,19 @@ NOT_TESTABLE_CHECK = "conformance/client_mode (not testable through the adapter 
 
 
 def build_report(
-    command: str, level: str, results: list[report.CheckResult], started: float
+    command: str,
+    level: str,
+    results: list[report.CheckResult],
+    started: float,
+    selectors: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The report document of one client-mode run."""
+    """The report document of one client-mode run (``selectors``: the --req selection)."""
     known = catalog.load()
-    in_scope = set(client_requirements())
+    in_scope = {
+        r
+        for r in client_requirements()
+        if not selectors or any(catalog.matches(r, s) for s in selectors)
+    }
     checks = list(results)
     for req_id, reason in sorted(NOT_TESTABLE.items()):
         if req_id in in_scope:
@@ -46,13 +54,22 @@ def build_report(
         in_scope=in_scope,
         extra={
             "mode": "client",
-            "run": {"duration_s": round(time.monotonic() - started, 2), "command": command},
+            "run": {
+                "duration_s": round(time.monotonic() - started, 2),
+                "command": command,
+                "selectors": selectors or [],
+            },
         },
     )
 
 
 def write_report(
-    path: str, command: str, level: str, results: list[report.CheckResult], started: float
+    path: str,
+    command: str,
+    level: str,
+    results: list[report.CheckResult],
+    started: float,
+    selectors: list[str] | None = None,
 ) -> None:
     """Write the report of one client-mode run to ``path``."""
-    report.write(path, build_report(command, level, results, started))
+    report.write(path, build_report(command, level, results, started, selectors))

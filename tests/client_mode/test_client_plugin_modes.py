@@ -44,3 +44,10 @@ def test_with_client_cmd_only_client_checks_run() -> None:
     out = collect("--client-cmd", "true")
     assert "conformance/client_mode/checks/test_inputs.py" in out
     assert "conformance/checks/" not in out
+
+
+def test_req_selects_client_checks_by_requirement() -> None:
+    """The suite's --req works in client mode too."""
+    out = collect("--client-cmd", "true", "--req", "RT-CTRL-031")
+    assert "test_client_ignores_x_fal_message_frames" in out
+    assert "test_client_sends_no_text_messages" not in out

@@ -176,9 +176,7 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--rate", type=float, default=50.0, help="round trips/s per user")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
-    parser.add_argument(
-        "--repeats", type=int, default=1, help="rounds; the verdict uses the median"
-    )
+    parser.add_argument("--repeats", type=int, default=3, help="rounds (verdict: the median)")
     parser.add_argument("--no-pin", action="store_true", help="do not pin to CPUs")
     args = parser.parse_args()
     pinning = not args.no_pin and (os.cpu_count() or 1) >= 2

@@ -52,7 +52,6 @@ FAULTS: dict[str, str] = {
     "collect-per-input": "/realtime/collect answers every input instead of one joined output",
     "buffering-fifo": "/realtime/latest keeps every pending input (no latest-wins)",
     "error-for-dropped-input": "/realtime/latest answers an input it drops with an error frame",
-    "reorder-when-slow": "outputs are swapped pairwise when the client reads slowly",
     "batch-per-input": "/realtime/batch answers each input of a batch separately",
 }
 

@@ -34,10 +34,6 @@ class Outputs:
         if "reorder-outputs" in faults and self.held is None and index % 2 == 0:
             self.held = value
             return
-        slow = self._session.conn.backlog > 0
-        if "reorder-when-slow" in faults and self.held is None and slow:
-            self.held = value
-            return
         await self._session.output(value)
         await self.flush()
 

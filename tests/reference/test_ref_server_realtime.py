@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
 import time
 
 import msgpack
@@ -16,7 +18,10 @@ from refhelpers import (
     pack,
     recv,
 )
+from websockets.asyncio.client import connect as async_connect
+from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosedError
+from websockets.uri import parse_uri
 
 
 def test_server_answers_inputs_in_order(server: Running) -> None:
@@ -61,12 +66,56 @@ def test_server_runs_sync_handlers(server: Running) -> None:
 
 
 def test_server_keeps_order_under_backpressure(server: Running) -> None:
+    # asyncio client: websockets' sync client holds its lock while a send blocks, so a sync
+    # sender and reader on two threads deadlock against any server that pushes back.
     big = "x" * 50_000
-    with open_ws(server.url + "/realtime") as ws:
-        for i in range(300):  # ~15 MB of outputs the client does not read yet
-            ws.send(pack({"prompt": f"{i}:{big}"}))
-        outputs = [recv(ws)["output"] for _ in range(300)]
-    assert [o.split(":")[0] for o in outputs] == [str(i) for i in range(300)]
+    count = 300  # ~15 MB each way, far over the socket buffers
+
+    async def main() -> list[str]:
+        async with async_connect(
+            server.url + "/realtime", compression=None, max_size=None, max_queue=1
+        ) as ws:
+
+            async def flood() -> None:
+                for i in range(count):
+                    await ws.send(pack({"prompt": f"{i}:{big}"}))
+
+            sender = asyncio.create_task(flood())
+            outputs = []
+            for i in range(count):
+                if i < 20:
+                    await asyncio.sleep(0.01)  # a slow reader: the server waits, in order
+                message = await asyncio.wait_for(ws.recv(), DEADLINE)
+                outputs.append(msgpack.unpackb(message)["output"])
+            await asyncio.wait_for(sender, DEADLINE)
+            return outputs
+
+    outputs = asyncio.run(main())
+    assert [o.split(":")[0] for o in outputs] == [str(i) for i in range(count)]
+
+
+def test_server_stops_reading_from_a_client_that_does_not_read(server: Running) -> None:
+    """RT-FLOW-021: a client that never reads sees its sends stall (bounded server memory)."""
+    client = ClientProtocol(parse_uri(server.url + "/realtime"))
+    host, port = server.url.removeprefix("ws://").split(":")
+    with socket.create_connection((host, int(port)), timeout=DEADLINE) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        client.send_request(client.connect())
+        sock.sendall(b"".join(client.data_to_send()))
+        while not client.events_received():
+            client.receive_data(sock.recv(65536))
+        client.send_binary(pack({"prompt": "y" * (1 << 20)}))
+        frame = b"".join(client.data_to_send())
+        sock.settimeout(1.0)
+        sent = 0
+        stalled = False
+        while sent < 64 and not stalled:
+            try:
+                sock.sendall(frame)
+            except TimeoutError:  # a send blocked for a second: the server pushes back
+                stalled = True
+            sent += 1
+    assert stalled, f"the server read {sent} MiB from a client that reads nothing"
 
 
 def test_server_streams_outputs_in_order_then_ends(server: Running) -> None:

@@ -35,6 +35,7 @@ CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 EXIT_TARGET_UNREACHABLE = 6
 NA_PREFIX = "not applicable: "
 ENV_TARGET = "RT_CONFORMANCE_TARGET"
+WATCHDOG_S = 120.0  # a check still running after this long prints every thread's stack
 
 RECORDER_KEY: pytest.StashKey[Recorder] = pytest.StashKey()
 
@@ -310,6 +311,22 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         from conformance.failures import reset_verified
 
         reset_verified()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """Every wait of a check has a deadline; should one still hang, dump the stacks."""
+    if not is_check(item):
+        yield
+        return
+    import faulthandler
+
+    multiplier = item.config.getoption("rt_timeout_multiplier")
+    faulthandler.dump_traceback_later(WATCHDOG_S * multiplier, exit=False)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -27,6 +27,12 @@ class Rejection:
     after: Received  # what followed the error frame (an output or the close)
 
 
+def answer(conn: Conn) -> Received:
+    """The server's first answer to a bad input; silence breaks RT-CTRL-010 (answer each one)."""
+    with requirement("RT-CTRL-010"):
+        return conn.recv_data()
+
+
 def expect_rejection(conn: Conn, rejected_by: tuple[str, ...]) -> Rejection:
     """After a bad input was sent: an error frame, then either service or close 1000.
 

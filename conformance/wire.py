@@ -465,7 +465,7 @@ class Target:
             raise ConformanceFailure(
                 f"the server refused the WebSocket handshake to {path}: HTTP {status}",
                 self._refusal_blame(url, all_headers, compression)
-                if auth and not gateway and not headers and path in ("/realtime", "/echo")
+                if auth and not (gateway or headers or query) and path in ("/realtime", "/echo")
                 else (),
             ) from None
         except (OSError, TimeoutError) as exc:

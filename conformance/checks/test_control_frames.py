@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.plugin import NA_PREFIX
+from conformance.scenarios import answer
 from conformance.wire import Target
 
 
@@ -42,7 +43,7 @@ def test_server_control_frames_are_registered_json_text(target: Target) -> None:
     for bad in ("c1", "80"):
         with target.connect() as conn:
             conn.send_bytes(bytes.fromhex(bad))
-            frames = conn.collect(until_close=False)
+            frames = [answer(conn)]
             seen += [f for f in frames if f.kind == "text"]
     assert seen, "no control frame was sent for the rejected inputs"
     for frame in seen:
@@ -55,6 +56,6 @@ def test_server_never_reports_failure_as_timeout(target: Target, bad_hex: str) -
     """A rejected input is never reported with the code TIMEOUT."""
     with target.connect() as conn:
         conn.send_bytes(bytes.fromhex(bad_hex))
-        frame = conn.recv_data()
+        frame = answer(conn)
         assert frame.is_error_frame, frame.summary()
         assert frame.value["error"] != "TIMEOUT", frame.value

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.failures import requirement
-from conformance.scenarios import LEAK, PROBE, expect_rejection
+from conformance.scenarios import LEAK, PROBE, answer, expect_rejection
 from conformance.wire import Target
 
 # fixmap(1) "prompt" ... and friends, as sent on the wire.
@@ -80,7 +80,7 @@ def test_server_rejects_values_outside_the_profile_anywhere(target: Target, case
     """Ext values and non-str keys are rejected even inside a key the app ignores."""
     with target.connect() as conn:
         conn.send_bytes(bytes.fromhex(OUTSIDE_PROFILE[case]))
-        frame = conn.recv_data()
+        frame = answer(conn)
         with requirement("RT-CONV-009"):
             assert frame.is_error_frame, f"the input was not rejected: {frame.summary()}"
 
@@ -90,7 +90,7 @@ def test_server_uses_invalid_input_code(target: Target) -> None:
     """A rejected input is reported with the code INVALID_INPUT."""
     with target.connect() as conn:
         conn.send_bytes(bytes.fromhex("80"))
-        frame = conn.recv_data()
+        frame = answer(conn)
         assert frame.is_error_frame, frame.summary()
         with requirement("RT-CTRL-011"):
             assert frame.value["error"] == "INVALID_INPUT"
@@ -135,7 +135,7 @@ def test_server_error_reason_names_the_problem(target: Target, bad_hex: str) -> 
     """The reason of a rejection is non-empty and leaks no traceback or file path."""
     with target.connect() as conn:
         conn.send_bytes(bytes.fromhex(bad_hex))
-        frame = conn.recv_data()
+        frame = answer(conn)
         assert frame.is_error_frame, frame.summary()
         reason = frame.value["reason"]
         with requirement("RT-SEC-002"):
@@ -150,7 +150,8 @@ def test_server_reports_handler_failure_as_internal_error(target: Target) -> Non
     """A handler failure gives INTERNAL_ERROR before any close, then close 1000 or service."""
     with target.connect() as conn:
         conn.send_msgpack({"prompt": "x", "fail": True})
-        frame = conn.recv_data()
+        with requirement("RT-CTRL-015", "RT-CONF-022"):
+            frame = conn.recv_data()
         with requirement("RT-CTRL-015", "RT-CONF-022"):
             assert frame.is_error_frame, f"expected an x-fal-error frame, got {frame.summary()}"
             assert frame.value["error"] == "INTERNAL_ERROR", frame.value

@@ -161,11 +161,6 @@ class WsConnection:
         """Whether messages can still be sent."""
         return self._protocol.state is State.OPEN and not self._writer.is_closing()
 
-    @property
-    def backlog(self) -> int:
-        """Bytes written but not yet taken by the kernel (non-zero: the client reads slowly)."""
-        return self._writer.transport.get_write_buffer_size()
-
     async def send_text(self, text: str) -> None:
         """Send one text message (dropped silently when the connection is no longer open)."""
         if self.open:

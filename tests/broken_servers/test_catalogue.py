@@ -1,9 +1,10 @@
 """The conformance suite catches each broken server on exactly the requirements it breaks (spec 13).
 
-Every fault of `server.py` is run against the whole suite (`pytest conformance --target URL`) in
-a subprocess; its JSON report must fail exactly the declared MUST requirements and warn on exactly
-the declared SHOULD requirements, nothing more and nothing less. The same server without faults
-passes everything. The runs go in parallel (one suite run per core) while the tests wait on them.
+Every fault of `server.py` is run against the whole server suite (`pytest conformance/checks
+--target-config FILE`) in a subprocess; its JSON report must fail exactly the declared MUST
+requirements and warn on exactly the declared SHOULD requirements, nothing more and nothing
+less. The same server without faults passes everything. The runs go in parallel (several per
+core: they mostly wait on deadlines) while the tests wait on their results.
 """
 
 from __future__ import annotations

@@ -20,15 +20,8 @@ REFERENCE_CMD = f"{sys.executable} -m conformance.client_mode.adapters.reference
 
 # SHOULDs the reference client misses today (verdict fail at --level should) and requirements
 # not applicable to it, with why. Both lists must match the run exactly.
-REFERENCE_SHOULD_GAPS: dict[str, str] = {
-    "RT-CTRL-041": "the legacy {'status': 'error'} text frame is ignored, not reported",
-}
-REFERENCE_NOT_APPLICABLE_EXTRA: dict[str, str] = {
-    "RT-AUTH-020": "reference.client has no token exchange (RT_REST_URL)",
-    "RT-AUTH-022": "reference.client has no token exchange (RT_REST_URL)",
-    "RT-AUTH-023": "reference.client has no token exchange (RT_REST_URL)",
-    "RT-AUTH-024": "reference.client has no token exchange (RT_REST_URL)",
-}
+REFERENCE_SHOULD_GAPS: dict[str, str] = {}  # RT-CTRL-041 closed: legacy errors are reported
+REFERENCE_NOT_APPLICABLE_EXTRA: dict[str, str] = {}  # RT-AUTH-020..024 closed: token exchange
 
 
 def test_reference_client_passes_every_must_and_should(tmp_path: Path) -> None:

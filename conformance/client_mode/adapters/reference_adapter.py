@@ -57,8 +57,9 @@ def client_kwargs(env: dict[str, str]) -> dict[str, Any]:
     if env.get("RT_TOKEN") is not None:
         kwargs["token"] = env["RT_TOKEN"]
     elif env.get("RT_KEY"):
-        # The reference client has no token exchange (RT_REST_URL): it sends the key itself.
         kwargs["key"] = env["RT_KEY"]
+        if env.get("RT_REST_URL"):
+            kwargs["rest_url"] = env["RT_REST_URL"]  # token mode: POST {rest}/tokens/ first
     return kwargs
 
 
@@ -92,7 +93,7 @@ def main() -> int:
                     emit({"event": "closed", "code": _close_code(conn), "clean": True})
                     break
                 emit({"event": "output", "data": to_json(output)})
-    except Exception as exc:  # a refused handshake, a decode failure
+    except Exception as exc:  # a refused handshake or token request, a decode failure
         emit({"event": "exception", "type": type(exc).__name__, "message": str(exc)[:500]})
     return 0
 

@@ -27,22 +27,10 @@ from websockets.sync.client import ClientConnection, connect
 
 from conformance import schemas
 from conformance.failures import ConformanceFailure, HarnessError
-from conformance.frames import CLOSE, Frame, FrameParser, client_frame
+from conformance.rawconn import HttpResponse, RawConn
 from conformance.target import TargetConfig
 from conformance.trace import Recorder
-
-# Requirements every frame the server sends is held to: the validator blames these.
-OUTPUT_MAP_REQS = ("RT-MSG-020",)  # outputs: one binary message holding one msgpack map
-CONTROL_FRAME_REQS = ("RT-CTRL-001",)  # text: one JSON object with a string `type`
-UNKNOWN_TEXT_REQS = ("RT-CTRL-004",)  # no other text messages on a realtime endpoint
-TEXT_OUTPUT_REQS = ("RT-MSG-020", "RT-CTRL-004")  # an output sent as TEXT
-LEGACY_ERROR_REQS = ("RT-CTRL-040",)  # {"status": "error"}: allowed by CTRL-004, a SHOULD NOT
-BINARY_CONTROL_REQS = ("RT-CTRL-002",)  # control frames never binary / msgpack
-ERROR_FRAME_REQS = ("RT-CTRL-005",)  # type, error, reason
-ERROR_CODE_REQS = ("RT-CTRL-006",)  # a registered code
-TIMINGS_REQS = ("RT-CTRL-033",)  # timings: a non-negative number of seconds
-# The error-code registry of spec version 1.0 (chapter 05-control-frames).
-ERROR_CODES = frozenset({"INTERNAL_ERROR", "TIMEOUT", "INVALID_INPUT"})
+from conformance.validation import BINARY_CONTROL_REQS, OUTPUT_MAP_REQS, validate_control
 
 DEFAULT_WAIT = 5.0
 
@@ -85,51 +73,6 @@ class Received:
             )
         shown = self.value if self.value is not None else self.data[:40]
         return f"{self.kind.upper()} {shown!r}"
-
-
-def validate_control(value: Any, data: bytes) -> None:
-    """Hold one TEXT message from a realtime endpoint to chapter 05's rules."""
-    if isinstance(value, dict) and value.get("status") == "error" and "type" not in value:
-        raise ConformanceFailure(
-            f"the server sent the legacy error shape {value!r}", LEGACY_ERROR_REQS
-        )
-    if not isinstance(value, dict) or not isinstance(value.get("type"), str):
-        looks_like_control = isinstance(value, dict) and bool(
-            {"type", "error", "reason"} & set(value)
-        )
-        raise ConformanceFailure(
-            f"a TEXT message is not a JSON object with a string `type`: {data[:80]!r}",
-            CONTROL_FRAME_REQS if looks_like_control else TEXT_OUTPUT_REQS,
-        )
-    kind = value["type"]
-    if kind == "x-fal-error":
-        if isinstance(value.get("error"), str) and value["error"] not in ERROR_CODES:
-            raise ConformanceFailure(
-                f"error code {value['error']!r} is not in the registry {sorted(ERROR_CODES)}",
-                ERROR_CODE_REQS,
-            )
-        problem = schemas.check("x-fal-error", value)
-        if problem:
-            raise ConformanceFailure(
-                f"x-fal-error frame breaks its schema: {problem}", ERROR_FRAME_REQS
-            )
-        if value["error"] not in ERROR_CODES:
-            raise ConformanceFailure(
-                f"error code {value['error']!r} is not in the registry {sorted(ERROR_CODES)}",
-                ERROR_CODE_REQS,
-            )
-    elif kind == "x-fal-message":
-        problem = schemas.check("x-fal-message", value)
-        timing = value.get("timing")
-        if not problem and value.get("action") == "timings":
-            ok = isinstance(timing, int | float) and not isinstance(timing, bool) and timing >= 0
-            problem = None if ok else f"timing {timing!r} is not a non-negative number"
-        if problem:
-            raise ConformanceFailure(f"x-fal-message frame is invalid: {problem}", TIMINGS_REQS)
-    else:
-        raise ConformanceFailure(
-            f"a TEXT message of unknown type {kind!r} on a realtime endpoint", UNKNOWN_TEXT_REQS
-        )
 
 
 class Conn:
@@ -300,86 +243,6 @@ class Conn:
                 return frames
 
 
-@dataclass(frozen=True)
-class HttpResponse:
-    """An HTTP response from the target."""
-
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        """The body parsed as JSON."""
-        return json.loads(self.body)
-
-
-class RawConn:
-    """A raw TCP WebSocket connection: the suite writes the frames itself (hex negatives)."""
-
-    def __init__(
-        self, sock: socket.socket, target: Target, conn_id: int, status: int, head: str, rest: bytes
-    ) -> None:
-        self.sock = sock
-        self.status = status
-        self.head = head
-        self._target = target
-        self._id = conn_id
-        self._parser = FrameParser()
-        self._pending: list[Frame] = self._parser.feed(rest)
-
-    def send_raw(self, data: bytes, note: str = "") -> None:
-        """Write bytes on the socket as they are (a frame built by the check)."""
-        self._target.recorder.record(
-            self._id, "C->S", "RAW", data[:64], note or f"{len(data)} raw bytes"
-        )
-        self.sock.sendall(data)
-
-    def send_frame(self, opcode: int, payload: bytes) -> None:
-        """Send one masked client frame."""
-        name = {1: "TEXT", 2: "BINARY", 8: "CLOSE"}.get(opcode, f"OP{opcode}")
-        self._target.recorder.record(self._id, "C->S", name, payload)
-        self.sock.sendall(client_frame(opcode, payload))
-
-    def recv_frame(self, timeout: float = DEFAULT_WAIT) -> Frame | None:
-        """The next server frame; None when the server ended the TCP connection."""
-        deadline = time.monotonic() + self._target.scale(timeout)
-        while not self._pending:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                self._target.recorder.note(self._id, "nothing received before the deadline")
-                raise ConformanceFailure(
-                    f"the server sent nothing within {self._target.scale(timeout):.2f}s"
-                )
-            self.sock.settimeout(remaining)
-            try:
-                chunk = self.sock.recv(65536)
-            except TimeoutError:
-                continue
-            except OSError as exc:  # a reset counts as the end of the connection
-                self._target.recorder.record(
-                    self._id, "S->C", "TCP", note=f"connection reset ({exc})"
-                )
-                return None
-            if not chunk:
-                self._target.recorder.record(self._id, "S->C", "TCP", note="connection ended (FIN)")
-                return None
-            self._pending.extend(self._parser.feed(chunk))
-        frame = self._pending.pop(0)
-        self._target.recorder.record(self._id, "S->C", frame.name, frame.payload)
-        return frame
-
-    def recv_close_frame(self, timeout: float = DEFAULT_WAIT) -> Frame | None:
-        """Read frames until a CLOSE (returned) or the end of TCP (None)."""
-        while True:
-            frame = self.recv_frame(timeout)
-            if frame is None or frame.opcode == CLOSE:
-                return frame
-
-    def close(self) -> None:
-        """Drop the TCP connection."""
-        self.sock.close()
-
-
 class Target:
     """The server under test, as one check sees it (its trace included)."""
 
@@ -473,7 +336,14 @@ class Target:
             raise HarnessError(f"cannot connect to {url}: {exc!r}") from exc
         self.recorder.record(conn_id, "S->C", "HTTP", note="101 Switching Protocols")
         with ws:
-            yield Conn(ws, self, conn_id, validate)
+            conn = Conn(ws, self, conn_id, validate)
+            try:
+                yield conn
+            except BaseException:
+                # The check failed: drop TCP first, so a send blocked in another thread cannot
+                # hold the close handshake (and the run) forever.
+                conn.abort()
+                raise
             self.recorder.note(conn_id, "client closes")
 
     def _refusal_blame(

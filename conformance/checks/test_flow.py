@@ -88,8 +88,9 @@ def _slow_reader(target: Target, count: int, size: int) -> list[str]:
         done = threading.Event()
 
         def send_all() -> None:
-            for i in range(count):
-                conn.send_msgpack({"prompt": f"{i:04d}" + "x" * size})
+            with contextlib.suppress(Exception):  # a failed check aborts the connection
+                for i in range(count):
+                    conn.send_msgpack({"prompt": f"{i:04d}" + "x" * size})
             done.set()
 
         sender = threading.Thread(target=send_all, daemon=True)

@@ -370,6 +370,7 @@ class Target:
         headers: dict[str, str] | None = None,
         auth: bool = True,
         gateway: bool = False,
+        rcvbuf: int | None = None,
     ) -> RawConn:
         """Send an upgrade request on a raw socket; return it with the status the server gave."""
         host, port = self.config.host_port
@@ -393,7 +394,11 @@ class Target:
             + "\r\n"
         )
         try:
-            sock = socket.create_connection((host, port), timeout=self.scale(DEFAULT_WAIT))
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            if rcvbuf is not None:  # a small receive buffer makes the server's sends block
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            sock.settimeout(self.scale(DEFAULT_WAIT))
+            sock.connect((host, port))
         except OSError as exc:
             raise HarnessError(f"cannot connect to {host}:{port}: {exc!r}") from exc
         sock.sendall(request.encode())

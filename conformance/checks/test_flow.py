@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import select
 import threading
+import time
 
+import msgpack
 import pytest
 
 from conformance.failures import ConformanceFailure, requirement
+from conformance.frames import BINARY, CLOSE, FrameParser, client_frame
 from conformance.wire import Target
 
 
@@ -82,23 +86,46 @@ def test_server_answers_each_batch_once_in_order(target: Target) -> None:
 
 
 def _slow_reader(target: Target, count: int, size: int) -> list[str]:
-    """Send `count` inputs of `size` bytes without reading, then read every output."""
+    """Send `count` inputs of `size` bytes, reading nothing for 2 s, then read every output.
+
+    A raw socket driven by select(): the client keeps writing while it does not read, and never
+    blocks on a write (a blocked writer that also owns the reader would deadlock against a
+    server that rightly stops reading from a client that does not read: RT-FLOW-021).
+    """
+    raw = target.handshake("/realtime", rcvbuf=16384)
     outputs: list[str] = []
-    with target.connect(rcvbuf=16384) as conn:
-        done = threading.Event()
-
-        def send_all() -> None:
-            with contextlib.suppress(Exception):  # a failed check aborts the connection
-                for i in range(count):
-                    conn.send_msgpack({"prompt": f"{i:04d}" + "x" * size})
-            done.set()
-
-        sender = threading.Thread(target=send_all, daemon=True)
-        sender.start()
-        done.wait(timeout=target.scale(2.0))  # outputs pile up meanwhile: the client reads nothing
-        for _ in range(count):
-            outputs.append(conn.recv_output(timeout=10)["output"][:4])
-        sender.join(timeout=target.scale(5.0))
+    try:
+        assert raw.status == 101, f"handshake got HTTP {raw.status}"
+        pending = bytearray()
+        for i in range(count):
+            pending += client_frame(BINARY, msgpack.packb({"prompt": f"{i:04d}" + "x" * size}))
+        raw.sock.setblocking(False)
+        start = time.monotonic()
+        quiet_until = start + target.scale(2.0)  # outputs pile up meanwhile
+        deadline = start + target.scale(30.0)
+        parser = FrameParser()
+        while len(outputs) < count:
+            now = time.monotonic()
+            if now > deadline:
+                raise ConformanceFailure(f"only {len(outputs)} of {count} outputs arrived")
+            reading = [raw.sock] if now >= quiet_until else []
+            writing = [raw.sock] if pending else []
+            readable, writable, _ = select.select(reading, writing, [], 0.05)
+            if writable:
+                with contextlib.suppress(BlockingIOError):
+                    del pending[: raw.sock.send(pending[:65536])]
+            if readable:
+                data = raw.sock.recv(1 << 20)
+                if not data:
+                    raise ConformanceFailure(f"the server closed after {len(outputs)} outputs")
+                for frame in parser.feed(data):
+                    if frame.opcode == BINARY:
+                        outputs.append(msgpack.unpackb(frame.payload)["output"][:4])
+                    elif frame.opcode == CLOSE:
+                        raise ConformanceFailure(f"the server closed: {frame.close_code}")
+        target.recorder.note(0, f"outputs in arrival order: {outputs}")
+    finally:
+        raw.close()
     return outputs
 
 

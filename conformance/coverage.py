@@ -22,10 +22,6 @@ NOT_OBSERVABLE: dict[str, str] = {
     "RT-SEC-003": "the target's logs are not visible to the suite",
     "RT-SEC-007": "the token service is not part of the server under test",
     "RT-LIFE-023": "the conformance app defines no policy (quota) that would end a session",
-    "RT-RAW-004": "the conformance app (spec 13) defines no way to make the raw handler fail",
-    "RT-RAW-005": "the conformance app (spec 13) defines no way to make the raw handler fail",
-    "RT-RAW-007": "the conformance app's /echo always closes itself (no handler returns open)",
-    "RT-STREAM-007": "the conformance app (spec 13) defines no way to fail a streaming handler",
 }
 
 

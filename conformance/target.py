@@ -36,6 +36,8 @@ FEATURES = (
     "batching",
     "gateway-paths",
     "auth",
+    "raw-handler-error",
+    "stream-handler-error",
     "webrtc-signaling",
 )
 # What the embedded reference hosts (everything it implements; webrtc is left for later).

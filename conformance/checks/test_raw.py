@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.failures import requirement
-from conformance.wire import Target
+from conformance.wire import Conn, Received, Target
 
 
 @pytest.mark.req("RT-CONF-015", "RT-RAW-002", "RT-RAW-003")
@@ -80,3 +80,33 @@ def test_server_applies_auth_to_raw_endpoint(target: Target) -> None:
     raw = target.handshake("/echo", auth=False)
     raw.close()
     assert raw.status != 101, "the raw endpoint accepted a handshake without credential"
+
+
+def _end_of_echo(conn: Conn, *silent: str) -> Received:
+    """How /echo ends after the handler stopped; staying open past the deadline blames `silent`."""
+    with requirement(*silent):
+        frame = conn.recv()
+        assert frame.kind == "close", f"the handler stopped, yet the server sent {frame.summary()}"
+    return frame
+
+
+@pytest.mark.req("RT-RAW-004", "RT-RAW-005", "RT-CONF-020")
+@pytest.mark.feature("raw-handler-error")
+def test_server_ends_raw_connection_when_handler_fails(target: Target) -> None:
+    """The text `fail` makes /echo's handler raise: the connection ends, ideally with 1011."""
+    with target.connect("/echo", validate=False) as conn:
+        conn.send_text("fail")
+        end = _end_of_echo(conn, "RT-RAW-004")
+        with requirement("RT-RAW-005"):
+            assert end.code == 1011, f"a failed raw handler ended the connection: {end.summary()}"
+
+
+@pytest.mark.req("RT-RAW-007", "RT-CONF-020")
+@pytest.mark.feature("raw-handler-error")
+def test_server_closes_raw_connection_when_handler_returns(target: Target) -> None:
+    """The text `return` makes /echo's handler return without closing: the server closes 1000."""
+    with target.connect("/echo", validate=False) as conn:
+        conn.send_text("return")
+        end = _end_of_echo(conn, "RT-RAW-007")
+        with requirement("RT-RAW-007"):
+            assert end.code == 1000, f"a returned raw handler ended the connection: {end.summary()}"

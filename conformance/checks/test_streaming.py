@@ -99,3 +99,23 @@ def test_server_answers_bidi_inputs_as_they_arrive(target: Target) -> None:
                 assert conn.recv_output() == {"output": word}
         end = _next(conn, "RT-STREAM-006", "RT-LIFE-001", "RT-CONF-020")
         _end_normally(conn, end, "RT-STREAM-006")
+
+
+@pytest.mark.req("RT-STREAM-007", "RT-CONF-020")
+@pytest.mark.feature("stream-handler-error")
+def test_server_reports_failed_stream_then_closes_1000(target: Target) -> None:
+    """A stream whose handler fails after its outputs: INTERNAL_ERROR, then close 1000."""
+    with target.connect("/realtime/stream") as conn:
+        conn.send_msgpack({"prompt": "f", "count": 3, "fail": True})
+        outputs = []
+        frame = _next(conn, "RT-STREAM-007")
+        while frame.kind == "binary":
+            outputs.append(frame.value["output"])
+            frame = _next(conn, "RT-STREAM-007")
+        with requirement("RT-CONF-020"):
+            assert sorted(outputs) == ["f-0", "f-1", "f-2"], f"the stream's outputs: {outputs}"
+        with requirement("RT-STREAM-007"):
+            assert frame.is_error_frame, f"a failed stream ended with {frame.summary()}"
+            assert frame.value["error"] == "INTERNAL_ERROR", f"a failed stream sent {frame.value}"
+            end = conn.recv_data()
+            assert (end.kind, end.code) == ("close", 1000), f"after the error: {end.summary()}"

@@ -36,13 +36,23 @@ _BUILTIN: dict[str, dict[str, Any]] = {
         "required": ["output"],
         "properties": {"output": {"type": "string"}},
     },
+    "webrtc-signaling": {
+        "type": "object",
+        "required": ["type"],
+        "properties": {
+            "type": {"enum": ["ready", "iceservers", "answer", "icecandidate", "error"]}
+        },
+    },
 }
 # File name stems the spec may use for each shape, most specific first.
 _CANDIDATES = {
     "x-fal-error": ("x-fal-error", "error-frame", "error"),
     "x-fal-message": ("x-fal-message", "message-frame", "message"),
     "conformance-output": ("conformance-app/output", "conformance-app-output", "output"),
+    "webrtc-signaling": ("webrtc-signaling",),
 }
+# Schemas whose file covers both directions: the suite validates what the server sends.
+_SERVER_VIEW = {"webrtc-signaling": "#/$defs/server-to-client"}
 
 
 def _schema_dir() -> Any:
@@ -57,7 +67,11 @@ def schema(name: str) -> tuple[dict[str, Any], str]:
         for suffix in (".schema.json", ".json"):
             candidate = base / f"{stem}{suffix}"
             if candidate.is_file():
-                return json.loads(candidate.read_text("utf-8")), candidate.name
+                doc = json.loads(candidate.read_text("utf-8"))
+                if name in _SERVER_VIEW and isinstance(doc, dict):
+                    doc = {k: v for k, v in doc.items() if k not in ("anyOf", "oneOf")}
+                    doc["$ref"] = _SERVER_VIEW[name]
+                return doc, candidate.name
     return _BUILTIN[name], "builtin"
 
 

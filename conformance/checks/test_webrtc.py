@@ -9,12 +9,13 @@ from conformance.wire import Conn, Target
 
 pytestmark = pytest.mark.feature("webrtc-signaling")
 PATH = "/realtime/webrtc"
+SIGNALING = "webrtc-signaling"  # outputs are signaling messages (spec 11), not {"output": ...}
 OFFER = {"type": "offer", "sdp": "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"}
 
 
 def _ready(conn: Conn) -> None:
     with requirement("RT-RTC-001"):
-        assert conn.recv_output(schema=None) == {"type": "ready"}
+        assert conn.recv_output(schema=SIGNALING) == {"type": "ready"}
 
 
 @pytest.mark.req("RT-RTC-001", "RT-RTC-003", "RT-CONF-020")
@@ -23,12 +24,16 @@ def test_server_signals_ready_then_answers_offer(target: Target) -> None:
     with target.connect(PATH) as conn:
         _ready(conn)
         conn.send_msgpack(OFFER)
-        answer = conn.recv_output(schema=None)
         with requirement("RT-RTC-003"):
+            answer = conn.recv_output(schema=SIGNALING)
             assert answer.get("type") in ("answer", "error"), answer
             if answer["type"] == "answer":
                 assert isinstance(answer.get("sdp"), str), answer
                 assert answer["sdp"], answer
+        if answer["type"] == "answer":
+            with requirement("RT-CONF-020"):  # the conformance app ends its candidates at once
+                end = conn.recv_output(schema=SIGNALING)
+                assert end == {"type": "icecandidate", "candidate": None}, end
 
 
 @pytest.mark.req("RT-RTC-003")
@@ -37,9 +42,10 @@ def test_server_answers_bad_offer_with_error(target: Target) -> None:
     with target.connect(PATH) as conn:
         _ready(conn)
         conn.send_msgpack({"type": "offer", "sdp": 5})
-        out = conn.recv_output(schema=None)
-        assert out.get("type") == "error", out
-        assert isinstance(out.get("error"), str), out
+        with requirement("RT-RTC-003"):
+            out = conn.recv_output(schema=SIGNALING)
+            assert out.get("type") == "error", out
+            assert isinstance(out.get("error"), str), out
 
 
 @pytest.mark.req("RT-RTC-004", "RT-RTC-005")
@@ -50,8 +56,8 @@ def test_server_accepts_end_of_candidates_and_ignores_unknown_types(target: Targ
         conn.send_msgpack({"type": "icecandidate", "candidate": None})
         conn.send_msgpack({"type": "rt-unknown-signal", "x": 1})
         conn.send_msgpack(OFFER)
-        out = conn.recv_output(schema=None)
         with requirement("RT-RTC-004", "RT-RTC-005"):
+            out = conn.recv_output(schema=SIGNALING)
             assert out.get("type") in ("answer", "error"), f"unexpected output {out}"
 
 
@@ -64,4 +70,4 @@ def test_server_keeps_quiet_signaling_session(target: Target) -> None:
             conn.recv(timeout=1.5)  # nothing may arrive, not even the end of the session
         conn.send_msgpack(OFFER)
         with requirement("RT-RTC-007"):
-            assert conn.recv_output(schema=None).get("type") in ("answer", "error")
+            assert conn.recv_output(schema=SIGNALING).get("type") in ("answer", "error")

@@ -23,6 +23,8 @@ FEATURES = frozenset(
         "buffering",
         "batching",
         "gateway-paths",
+        "raw-handler-error",
+        "stream-handler-error",
     }
 )
 #: The credential server.py requires when a fault runs with the `auth` feature.

@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from reference import App, WebSocket, endpoint, realtime
 
+# RT-CONF-012: strict models refuse what pydantic's lax mode would coerce: a `fail` of "yes",
+# a `delay_ms` of "5", 5.0 or true, a bin `prompt`. Extra keys are still ignored.
+STRICT = ConfigDict(strict=True)
+
 
 class Input(BaseModel):
+    model_config = STRICT
+
     prompt: str
     delay_ms: int = Field(default=0, ge=0, le=10_000)
     fail: bool = False
@@ -26,17 +33,37 @@ class Output(BaseModel):
 
 
 class StreamInput(BaseModel):
+    model_config = STRICT
+
     prompt: str
     count: int = Field(ge=0, le=1000)
+    fail: bool = False  # stream-handler-error: fail after the outputs
 
 
 class Prompt(BaseModel):
+    model_config = STRICT
+
     prompt: str
 
 
 class BatchInput(BaseModel):
+    model_config = STRICT
+
     prompt: str
     delay_ms: int = Field(default=0, ge=0, le=10_000)
+
+
+class Signal(BaseModel):
+    """A WebRTC signaling message (spec chapter 11-webrtc): `type` plus what that type carries."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+    type: str
+    sdp: Any = None
+
+
+# A syntactically plausible SDP answer: the conformance app does signaling only, no media.
+ANSWER_SDP = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=conformance-app\r\nt=0 0\r\n"
 
 
 async def _answer(inp: Input) -> Output:
@@ -48,7 +75,7 @@ async def _answer(inp: Input) -> Output:
 
 
 class ConformanceApp(App):
-    """Hosts every feature: delay, handler-error, streaming modes, timeouts, buffering, batching."""
+    """Hosts every feature of the spec's table (chapter 13), webrtc-signaling included."""
 
     @endpoint("/")
     async def generate(self, inp: Input) -> Output:
@@ -63,25 +90,32 @@ class ConformanceApp(App):
 
     @endpoint("/echo", is_websocket=True)
     async def echo(self, websocket: WebSocket) -> None:
+        """Raw: binary b -> b (echo, stays open); text m -> m-0, m-1, m-2, then close 1000.
+
+        raw-handler-error: the text `fail` makes the handler raise and `return` makes it
+        return, both without closing; the server then closes 1011 / 1000 (RT-RAW-005/007).
+        """
         await websocket.accept()
-        message = await websocket.receive()
-        if isinstance(message, str):
+        while True:
+            message = await websocket.receive()
+            if isinstance(message, bytes):
+                await websocket.send_bytes(message)
+                continue
+            if message == "fail":
+                raise RuntimeError("requested failure")
+            if message == "return":
+                return
             for i in range(3):
                 await websocket.send_text(f"{message}-{i}")
             await websocket.close(1000)
-        else:
-            await websocket.send_bytes(message)
-            while True:  # keep echoing binary messages until the client closes
-                message = await websocket.receive()
-                if isinstance(message, str):
-                    await websocket.send_text(message)
-                else:
-                    await websocket.send_bytes(message)
+            return
 
     @realtime("/realtime/stream")
     async def stream(self, inp: StreamInput) -> AsyncIterator[Output]:
         for i in range(inp.count):
             yield Output(output=f"{inp.prompt}-{i}")
+        if inp.fail:  # stream-handler-error: INTERNAL_ERROR then close 1000 (RT-STREAM-007)
+            raise RuntimeError("requested failure")
 
     @realtime("/realtime/bidi", session_timeout=1.0)
     async def bidi(self, inputs: AsyncIterator[Prompt]) -> AsyncIterator[Output]:
@@ -107,3 +141,20 @@ class ConformanceApp(App):
         if delay:
             await asyncio.sleep(delay / 1000)
         return Output(output=",".join(inp.prompt for inp in inputs))
+
+    @realtime("/realtime/webrtc")
+    async def webrtc(self, signals: AsyncIterator[Signal]) -> AsyncIterator[dict[str, Any]]:
+        """webrtc-signaling (spec chapter 11): bidi with no idle timeout (RT-RTC-007).
+
+        `ready` first (RT-RTC-001); an offer gets an answer and the end of candidates
+        (RT-RTC-003); icecandidate and unknown types get no output (RT-RTC-004/005).
+        """
+        yield {"type": "ready"}
+        async for signal in signals:
+            if signal.type != "offer":
+                continue
+            if not isinstance(signal.sdp, str):
+                yield {"type": "error", "error": "an offer needs a str sdp"}
+                continue
+            yield {"type": "answer", "sdp": ANSWER_SDP}
+            yield {"type": "icecandidate", "candidate": None}

@@ -33,18 +33,22 @@ def answer(conn: Conn) -> Received:
         return conn.recv_data()
 
 
-def expect_rejection(conn: Conn, rejected_by: tuple[str, ...]) -> Rejection:
+def expect_rejection(
+    conn: Conn, rejected_by: tuple[str, ...], unanswered: tuple[str, ...] = ()
+) -> Rejection:
     """After a bad input was sent: an error frame, then either service or close 1000.
 
-    `rejected_by` are the requirements that make the server reject this input.
+    `rejected_by` are the requirements that make the server reject this input; `unanswered`
+    are those (besides RT-CTRL-010) that an input answered by the end of the connection
+    breaks. Silence only breaks RT-CTRL-010 (the input was swallowed, not answered).
     """
-    with requirement("RT-CTRL-010"):  # silence: the input was swallowed, not answered
+    with requirement("RT-CTRL-010"):  # silence: swallowed, not answered
         frame = conn.recv_data()
     with requirement(*rejected_by):  # an output: the server accepted what it must reject
         assert frame.kind != "binary", (
             f"the server answered a bad input with an output: {frame.summary()}"
         )
-    with requirement("RT-CTRL-010"):
+    with requirement("RT-CTRL-010", *unanswered):
         assert frame.is_error_frame, f"expected an x-fal-error frame, got {frame.summary()}"
     error = frame.value
     assert isinstance(error, dict)

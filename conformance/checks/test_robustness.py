@@ -107,14 +107,14 @@ def _malformed() -> st.SearchStrategy[bytes]:
     return truncated | trailing | never
 
 
-@pytest.mark.req("RT-CONV-010", "RT-CTRL-010", "RT-LIFE-020")
+@pytest.mark.req("RT-CONV-010", "RT-MSG-010", "RT-CTRL-010", "RT-LIFE-020")
 @SETTINGS
 @given(data=_malformed())
 def test_server_rejects_malformed_bytes_cleanly(session: _Session, data: bytes) -> None:
     """Malformed bytes get an error frame, then the session serves on or closes with 1000."""
     conn = session.conn()
     conn.send_bytes(data)
-    expect_rejection(conn, ("RT-CONV-010",))
+    expect_rejection(conn, ("RT-CONV-010", "RT-MSG-010"))
 
 
 @pytest.mark.req("RT-CTRL-012")
@@ -124,6 +124,7 @@ def test_server_stays_usable_after_malformed_bytes(session: _Session, data: byte
     """Malformed bytes get an error frame and the same session serves the next input."""
     conn = session.conn()
     conn.send_bytes(data)
-    result = expect_rejection(conn, ())
+    # Accepting the bytes breaks the rules that reject them, not RT-CTRL-012.
+    result = expect_rejection(conn, ("RT-CONV-010", "RT-MSG-010"))
     with requirement("RT-CTRL-012"):
         assert result.kept_open, "the server closed the session after malformed bytes"

@@ -125,8 +125,16 @@ FAULTS = (
         must="RT-CTRL-010",
         should="RT-STREAM-003",
     ),
-    fault("wrong-close-after-error", must="RT-CTRL-010 RT-LIFE-020", should="RT-CTRL-016"),
-    fault("no-close-frame-after-error", must="RT-CTRL-010 RT-LIFE-020", should="RT-CTRL-016"),
+    fault(
+        "wrong-close-after-error",
+        must="RT-CTRL-010 RT-LIFE-020 RT-STREAM-007",  # a failed stream's close too
+        should="RT-CTRL-016",
+    ),
+    fault(
+        "no-close-frame-after-error",
+        must="RT-CTRL-010 RT-LIFE-020 RT-STREAM-007",  # a failed stream's close too
+        should="RT-CTRL-016",
+    ),
     fault("close-after-bad-input", should="RT-CTRL-012"),
     fault(
         "close-after-bad-input-at-should",

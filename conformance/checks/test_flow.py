@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import select
 import threading
 import time
@@ -11,7 +12,8 @@ import msgpack
 import pytest
 
 from conformance.failures import ConformanceFailure, requirement
-from conformance.frames import BINARY, CLOSE, FrameParser, client_frame
+from conformance.frames import BINARY, CLOSE, TEXT, FrameParser, client_frame
+from conformance.validation import validate_control
 from conformance.wire import Target
 
 
@@ -121,6 +123,12 @@ def _slow_reader(target: Target, count: int, size: int) -> list[str]:
                 for frame in parser.feed(data):
                     if frame.opcode == BINARY:
                         outputs.append(msgpack.unpackb(frame.payload)["output"][:4])
+                    elif frame.opcode == TEXT:  # an output sent as TEXT blames its rule
+                        try:
+                            value = json.loads(frame.payload)
+                        except ValueError:
+                            value = None
+                        validate_control(value, frame.payload)
                     elif frame.opcode == CLOSE:
                         raise ConformanceFailure(f"the server closed: {frame.close_code}")
         target.recorder.note(0, f"outputs in arrival order: {outputs}")

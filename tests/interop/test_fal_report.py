@@ -28,10 +28,18 @@ NONDETERMINISTIC_ON_FAL = {
         "fal 1.83.0 closes the session as soon as a bad input fails, racing the outputs of the "
         "good inputs ahead of it: usually 0 or 1 of 3 are delivered, rarely all 3",
     ),
+    "RT-MSG-031": (
+        {"warn", "pass"},
+        "fal 1.83.0 sends directly when its two-slot output queue is full, so whether a slow "
+        "reader sees outputs overtake each other depends on scheduling (seen once in ~10 runs)",
+    ),
 }
 CHECKS_NONDETERMINISTIC_ON_FAL = {
     "conformance/checks/test_rejection.py::test_server_delivers_earlier_outputs_before_error": (
         NONDETERMINISTIC_ON_FAL["RT-CTRL-013"]
+    ),
+    "conformance/checks/test_flow.py::test_server_keeps_order_for_slow_reader": (
+        NONDETERMINISTIC_ON_FAL["RT-MSG-031"]
     ),
 }
 

@@ -35,11 +35,14 @@ def _req_args(node: ast.expr) -> list[str]:
     return [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
 
 
-@functools.cache
-def matrix() -> dict[str, list[str]]:
-    """Requirement ID -> the checks (`module::function`) marked with it."""
+def marked_checks(checks_dir: Path) -> dict[str, list[str]]:
+    """Requirement ID -> the checks (`module::function`) in `checks_dir` marked with it.
+
+    Read from the source (no import), so coverage is known without running anything; the
+    server suite and client mode both scan their own checks folder with it.
+    """
     out: dict[str, list[str]] = {}
-    for path in sorted(CHECKS_DIR.glob("test_*.py")):
+    for path in sorted(checks_dir.glob("test_*.py")):
         tree = ast.parse(path.read_text("utf-8"), str(path))
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -47,6 +50,12 @@ def matrix() -> dict[str, list[str]]:
                     for req_id in _req_args(deco):
                         out.setdefault(req_id, []).append(f"{path.name}::{node.name}")
     return out
+
+
+@functools.cache
+def matrix() -> dict[str, list[str]]:
+    """Requirement ID -> the server checks (`module::function`) marked with it."""
+    return marked_checks(CHECKS_DIR)
 
 
 def covered_ids() -> set[str]:

@@ -7,12 +7,11 @@ every client-side MUST/SHOULD with its checks and exits 1 when one has none.
 
 from __future__ import annotations
 
-import ast
 import functools
 import sys
 from pathlib import Path
 
-from conformance.coverage import _req_args
+from conformance.coverage import marked_checks
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 
@@ -35,15 +34,7 @@ NOT_TESTABLE: dict[str, str] = {
 @functools.cache
 def matrix() -> dict[str, list[str]]:
     """Requirement ID -> the client checks (``module::function``) marked with it."""
-    out: dict[str, list[str]] = {}
-    for path in sorted(CHECKS_DIR.glob("test_*.py")):
-        tree = ast.parse(path.read_text("utf-8"), str(path))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                for deco in node.decorator_list:
-                    for req_id in _req_args(deco):
-                        out.setdefault(req_id, []).append(f"{path.name}::{node.name}")
-    return out
+    return marked_checks(CHECKS_DIR)
 
 
 def client_requirements() -> list[str]:

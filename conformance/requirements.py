@@ -1,12 +1,13 @@
 """Requirement lookup, and the generator of ``spec/requirements.json`` (spec chapters 00 and 13).
 
 The Markdown chapters in ``spec/`` are the source of truth. ``python -m conformance.requirements``
-parses them with a strict line grammar, lints them, and writes ``spec/requirements.json`` plus the
-copies the installed suite reads at run time (``conformance/data/``: requirements.json, schemas,
-vectors). ``--check`` regenerates in memory and fails with a diff when anything has drifted.
+parses them with a strict line grammar, lints them, and writes ``spec/requirements.json``.
+``--check`` regenerates in memory and fails with a diff when it has drifted. The installed
+suite's copy (``conformance/data/``) is built from spec/ when the wheel is built
+(:mod:`conformance.package_data`), never committed.
 
-At run time the suite only calls :func:`load_requirements`, which reads the packaged copy, so it
-works from a checkout and from an installed wheel alike. Standard library only.
+At run time the suite only calls :func:`load_requirements`, which reads :func:`data_dir`: the
+packaged copy in a wheel, ``spec/`` itself in a checkout. Standard library only.
 """
 
 from __future__ import annotations
@@ -84,8 +85,6 @@ _KEYWORD_LEVEL = {
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
-#: Subdirectories of spec/ copied verbatim into conformance/data/.
-_COPIED_TREES = ("schemas", "vectors")
 
 
 class SpecError(Exception):
@@ -165,8 +164,13 @@ def find_spec_dir() -> Path | None:
 
 
 def data_dir() -> Path:
-    """Return the packaged data directory (``conformance/data``)."""
-    return _PACKAGE_DIR / "data"
+    """Return the directory holding the spec as the suite reads it at run time.
+
+    In a checkout that is ``spec/`` itself (always current); in an installed wheel it is
+    ``conformance/data``, the copy the build made from spec/ (:mod:`conformance.package_data`).
+    Both hold the same layout: chapters, requirements.json, schemas/, vectors/.
+    """
+    return find_spec_dir() or _PACKAGE_DIR / "data"
 
 
 def data_path(*parts: str) -> Path:
@@ -177,15 +181,11 @@ def data_path(*parts: str) -> Path:
 def load_requirements() -> dict[str, Requirement]:
     """Return every requirement of the spec by ID, in spec order.
 
-    Reads the packaged ``conformance/data/requirements.json`` (kept in sync with the spec by the
-    generator), falling back to ``spec/requirements.json`` in a checkout.
+    Reads ``requirements.json`` in :func:`data_dir` (the checkout's spec/ or the packaged copy).
     """
     path = data_path("requirements.json")
     if not path.is_file():
-        spec = find_spec_dir()
-        if spec is None:
-            raise FileNotFoundError("requirements.json is neither packaged nor in a checkout")
-        path = spec / "requirements.json"
+        raise FileNotFoundError(f"{path}: requirements.json is neither packaged nor in a checkout")
     records = json.loads(path.read_text(encoding="utf-8"))
     reqs = (Requirement.from_json(r) for r in records)
     return {r.id: r for r in reqs}
@@ -329,25 +329,8 @@ def render_json(reqs: Iterable[Requirement]) -> str:
 
 
 def _expected_files(spec_dir: Path) -> dict[Path, bytes]:
-    """Return every generated or copied file with the content it must have."""
-    rendered = render_json(parse_spec(spec_dir)).encode("utf-8")
-    files = {spec_dir / "requirements.json": rendered, data_path("requirements.json"): rendered}
-    for tree in _COPIED_TREES:
-        source = spec_dir / tree
-        for path in sorted(source.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                files[data_path(tree, *path.relative_to(source).parts)] = path.read_bytes()
-    return files
-
-
-def _stale_copies(expected: Mapping[Path, bytes]) -> list[Path]:
-    """Return files in the copied data trees that no longer exist in spec/."""
-    stale = []
-    for tree in _COPIED_TREES:
-        root = data_path(tree)
-        if root.is_dir():
-            stale += [p for p in sorted(root.rglob("*")) if p.is_file() and p not in expected]
-    return stale
+    """Return every generated file with the content it must have."""
+    return {spec_dir / "requirements.json": render_json(parse_spec(spec_dir)).encode("utf-8")}
 
 
 def _relative(path: Path) -> str:
@@ -378,12 +361,11 @@ def check(spec_dir: Path) -> list[str]:
             report.append("\n".join(diff))
         else:
             report.append(f"differs from its source in spec/: {_relative(path)}")
-    report += [f"stale copy (no source in spec/): {_relative(p)}" for p in _stale_copies(expected)]
     return report
 
 
 def write(spec_dir: Path) -> list[Path]:
-    """Regenerate every generated file and copy; return the paths that changed."""
+    """Regenerate every generated file; return the paths that changed."""
     expected = _expected_files(spec_dir)
     changed: list[Path] = []
     for path, content in expected.items():
@@ -392,9 +374,6 @@ def write(spec_dir: Path) -> list[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
         changed.append(path)
-    for path in _stale_copies(expected):
-        path.unlink()
-        changed.append(path)
     return changed
 
 
@@ -402,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command line: regenerate (default) or ``--check`` for drift."""
     parser = argparse.ArgumentParser(
         prog="python -m conformance.requirements",
-        description="Generate spec/requirements.json and the packaged copies from spec/*.md.",
+        description="Generate spec/requirements.json from spec/*.md.",
     )
     parser.add_argument("--check", action="store_true", help="fail on drift instead of writing")
     parser.add_argument("--spec-dir", type=Path, default=None, help="default: the checkout's spec/")
@@ -421,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     file=sys.stderr,
                 )
                 return 1
-            print(f"requirements and data copies are in sync ({spec_dir})")
+            print(f"requirements.json is in sync with the chapters ({spec_dir})")
             return 0
         for path in write(spec_dir):
             print(f"wrote {_relative(path)}")

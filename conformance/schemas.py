@@ -1,19 +1,21 @@
 """Validation of every frame a target sends (spec chapters 01, 04 and 05).
 
-Frames are checked against the spec's JSON Schemas, copied into `conformance/data/schemas/`.
-When a schema file is missing the built-in copy below (the same shapes as CONTRACTS.md)
-is used and the report says so.
+Frames are checked against the spec's JSON Schemas, read from `data_path("schemas")` (spec/ in
+a checkout, the packaged copy in a wheel). When a schema file is missing the built-in copy
+below (the same shapes as CONTRACTS.md) is used and the report says so.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import msgpack
 from jsonschema import Draft202012Validator
+
+from conformance.requirements import data_path
 
 # Built-in shapes, used only when the spec's schema files are not there.
 _BUILTIN: dict[str, dict[str, Any]] = {
@@ -55,8 +57,8 @@ _CANDIDATES = {
 _SERVER_VIEW = {"webrtc-signaling": "#/$defs/server-to-client"}
 
 
-def _schema_dir() -> Any:
-    return resources.files("conformance") / "data" / "schemas"
+def _schema_dir() -> Path:
+    return data_path("schemas")
 
 
 @functools.cache

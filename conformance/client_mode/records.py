@@ -1,6 +1,6 @@
 """Validate adapter records against the spec's schema (spec chapter 13, RT-CONF-042).
 
-The schemas are the spec's copies in ``conformance/data/schemas``:
+The schemas are the spec's, read from ``data_path("schemas")`` (spec/ or the packaged copy):
 ``client-adapter-event.schema.json`` and the ``json-view.schema.json`` it refers to.
 """
 
@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import functools
 import json
-from importlib import resources
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
+
+from conformance.requirements import data_path
 
 EVENT_SCHEMA = "client-adapter-event.schema.json"
 REFERENCED = ("json-view.schema.json",)
 
 
 def _load(name: str) -> dict[str, Any]:
-    path = resources.files("conformance") / "data" / "schemas" / name
+    path = data_path("schemas") / name
     document: dict[str, Any] = json.loads(path.read_text("utf-8"))
     return document
 

@@ -9,7 +9,7 @@ import pytest
 import spec_support as sup
 from jsonschema import Draft202012Validator
 
-from conformance.requirements import data_path, find_spec_dir
+from conformance.requirements import find_spec_dir
 
 _SPEC = find_spec_dir()
 SCHEMA_PATHS = sorted((_SPEC / "schemas").rglob("*.schema.json")) if _SPEC else []
@@ -52,14 +52,6 @@ def test_every_ref_resolves(path: Path) -> None:
     resolver = registry.resolver(base_uri=schema["$id"])
     for ref in _walk_refs(schema):
         resolver.lookup(ref)
-
-
-def test_schema_copies_are_packaged() -> None:
-    """conformance/data/schemas holds byte-identical copies for the installed suite."""
-    spec_dir = sup.spec_dir()
-    for path in SCHEMA_PATHS:
-        copy = data_path("schemas", *path.relative_to(spec_dir / "schemas").parts)
-        assert copy.read_bytes() == path.read_bytes(), copy
 
 
 def test_endpoint_catalogue_names_existing_schemas() -> None:

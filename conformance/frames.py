@@ -57,6 +57,7 @@ class Frame:
     fin: bool
     rsv: int
     payload: bytes
+    masked: bool = False  # the frame carried a masking key (every client frame must)
 
     @property
     def name(self) -> str:
@@ -77,7 +78,7 @@ class Frame:
 
 
 class FrameParser:
-    """Incremental parser of server frames (unmasked, as RFC 6455 requires of servers)."""
+    """Incremental parser of frames (server frames are unmasked; a masked one is unmasked here)."""
 
     def __init__(self) -> None:
         self._buf = bytearray()
@@ -115,4 +116,10 @@ class FrameParser:
         if key:
             payload = mask_payload(payload, key)
         del buf[: pos + length]
-        return Frame(opcode=b0 & 0x0F, fin=bool(b0 & 0x80), rsv=(b0 >> 4) & 7, payload=payload)
+        return Frame(
+            opcode=b0 & 0x0F,
+            fin=bool(b0 & 0x80),
+            rsv=(b0 >> 4) & 7,
+            payload=payload,
+            masked=key is not None,
+        )

@@ -134,6 +134,13 @@ class Judge:
             flags.append(Flag("RT-LIFE-020", note))
         return flags
 
+    def on_end(self) -> list[Flag]:
+        """The rules the connection's end breaks: an unmasked client frame never answered 1002."""
+        if self._unmasked_client_frame:
+            self._unmasked_client_frame = False
+            return [Flag("RT-LIFE-022", "the connection ended with no CLOSE 1002 for it")]
+        return []
+
     def _masking(self, direction: str, frame: Frame) -> list[Flag]:
         if direction == CLIENT and not frame.masked:
             self._unmasked_client_frame = True

@@ -174,6 +174,7 @@ class Relay:
         await asyncio.gather(
             follow(CLIENT, client[0], server[1]), follow(SERVER, server[0], client[1])
         )
+        self.emit(render.flag_lines(judge.on_end()))
 
 
 class _Describer:

@@ -196,3 +196,12 @@ def test_spec_command_reads_the_packaged_chapters(installed: Installed, empty_di
     assert "site-packages/conformance/data/04-messages.md:" in proc.stdout
     assert "**MUST** send exactly one output for each accepted input" in proc.stdout
     assert "test_server_echoes_one_binary_output_per_input" in proc.stdout
+
+
+def test_inspector_is_installed(installed: Installed, empty_dir: Path) -> None:
+    """`python -m conformance.inspect` ships too (here: its refusal of a non-loopback address)."""
+    cmd: list[str | Path] = [python_of(installed.bin), "-m", "conformance.inspect"]
+    cmd += ["--listen", "0.0.0.0:0", "--upstream", "ws://127.0.0.1:9"]
+    proc = run(cmd, empty_dir, installed.env)
+    assert proc.returncode == 2, proc.stdout
+    assert "refusing to listen on 0.0.0.0: not a loopback address" in proc.stdout

@@ -33,6 +33,7 @@ from conformance.inspect.stream import FrameEvent, MessageEvent, WsStream
 __all__ = ["Relay", "RelayConfig"]
 
 CHUNK = 64 * 1024
+BAD_GATEWAY = b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,8 @@ class Relay:
 
         try:
             await self._session(conn, prefix, reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, OSError) as exc:
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError, ValueError) as exc:
+            # A peer that hangs up, or sends a head that is not HTTP: report it, keep serving.
             self.emit([f"{prefix('--')} connection ended: {type(exc).__name__}: {exc}"])
         finally:
             writer.close()
@@ -89,9 +91,15 @@ class Relay:
         self.emit([f"{prefix('--')} client {writer.get_extra_info('peername')} -> {up.netloc}"])
         self.emit(render.head_lines(prefix(CLIENT), request))
         context = ssl.create_default_context() if up.tls else None
-        up_reader, up_writer = await asyncio.open_connection(
-            up.host, up.port, ssl=context, server_hostname=up.host if up.tls else None
-        )
+        try:
+            up_reader, up_writer = await asyncio.open_connection(
+                up.host, up.port, ssl=context, server_hostname=up.host if up.tls else None
+            )
+        except OSError as exc:
+            self.emit([f"{prefix('--')} upstream {up.netloc} unreachable: {exc}; answered 502"])
+            writer.write(BAD_GATEWAY)
+            await writer.drain()
+            return
         try:
             up_writer.write(upstream_head(request, up).encode())
             await up_writer.drain()

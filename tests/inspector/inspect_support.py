@@ -64,6 +64,13 @@ def logged(cmd: Sequence[str], log: Path, ready: str) -> Iterator[Logged]:
             process.wait()
 
 
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (nothing listens on it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def url_in(text: str, prefix: str) -> str:
     """The first ``ws://`` URL on the line starting with ``prefix``."""
     line = next(line for line in text.splitlines() if line.startswith(prefix))

@@ -7,13 +7,14 @@ printed; the peers must still get exactly what they would without it.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
 import msgpack
-from inspect_support import flags, inspector, raw_session
+from inspect_support import flags, free_port, inspector, raw_session
 
 from conformance.frames import BINARY, client_frame, frame_header
 from reference.client import realtime
@@ -117,3 +118,29 @@ def test_inspector_refuses_a_non_loopback_listen_address() -> None:
     )
     assert proc.returncode == 2
     assert "refusing to listen on 0.0.0.0: not a loopback address" in proc.stderr
+
+
+def test_inspector_answers_502_when_the_upstream_is_down(tmp_path: Path) -> None:
+    """An unreachable upstream is a 502 for the client and one line in the output, no crash."""
+    with inspector(tmp_path, f"ws://127.0.0.1:{free_port()}") as (url, log):
+        host, port = url.removeprefix("ws://").split(":")
+        for _ in range(2):  # the relay keeps serving after a failed upstream connect
+            with socket.create_connection((host, int(port)), timeout=10) as sock:
+                sock.sendall(b"GET /realtime HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert sock.recv(100).startswith(b"HTTP/1.1 502 Bad Gateway")
+        text = log.wait_for("#2 -- upstream")
+    assert "unreachable" in text
+
+
+def test_inspector_survives_a_head_that_is_not_http(tmp_path: Path, reference_url: str) -> None:
+    """A request line without a target is reported; the next client is served normally."""
+    with inspector(tmp_path, reference_url) as (url, log):
+        host, port = url.removeprefix("ws://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(b"HELLO\r\n\r\n")
+            assert sock.recv(100) == b""
+        with realtime(f"{url}/realtime") as conn:
+            conn.send({"prompt": "ok"})
+            assert conn.recv(timeout=5) == {"output": "ok"}
+        text = log.wait_for("connection #2 closed")
+    assert "#1 -- connection ended: ValueError" in text

@@ -15,7 +15,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 #: What a build or an install must never print (issue 11: the licence table warned 3 times).
-DEPRECATION = re.compile(r"Deprecat|BuildBackendWarning|SetuptoolsWarning")
+DEPRECATION = re.compile(r"deprecat|BuildBackendWarning|SetuptoolsWarning", re.IGNORECASE)
 #: Variables of this checkout's environment that would leak it into a "fresh" install.
 _LEAKY = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTEST_ADDOPTS", "RT_CONFORMANCE_TARGET")
 

@@ -1,4 +1,4 @@
-"""The requirements generator: requirements.json and its packaged copies stay in sync (spec 00)."""
+"""The requirements generator: requirements.json stays in sync with the chapters (spec 00)."""
 
 from __future__ import annotations
 

@@ -44,9 +44,9 @@ def prompt(p: str) -> bytes:
 
 def test_session_opens_on_accept() -> None:
     session = Session(SessionConfig())
-    assert session.state is State.CONNECTING
+    before = session.state
     session.accept(0.0)
-    assert session.state is State.OPEN
+    assert (before, session.state) == (State.CONNECTING, State.OPEN)
 
 
 def test_refused_handshake_closes_without_opening() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from typing import Any
 
 import msgpack
@@ -74,3 +75,34 @@ def _items(data: bytes) -> list[Any]:
         else:
             items.append((opcode, payload))
     return items
+
+
+def handshake(sock: socket.socket, path: str) -> None:
+    """Send an upgrade request for `path` and read the 101 head."""
+    sock.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        assert chunk, "connection closed during the handshake"
+        head += chunk
+    assert head.startswith(b"HTTP/1.1 101"), head
+    assert head.endswith(b"\r\n\r\n"), "no frame may follow the 101 before an input"
+
+
+def recv_frames(sock: socket.socket, count: int) -> list[tuple[int, bytes]]:
+    """Read exactly `count` server frames."""
+    data = b""
+    while True:
+        try:
+            frames = server_frames(data)
+        except (AssertionError, IndexError):
+            frames = []
+        if len(frames) >= count:
+            return frames
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed after {len(frames)} frames"
+        data += chunk

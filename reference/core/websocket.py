@@ -64,8 +64,11 @@ class WebSocketEndpoint:
         frames, error = self._parser.feed(data)
         received: list[Received] = []
         try:
-            for frame in frames:
-                item = self._frame(frame.opcode, frame.fin, frame.payload)
+            for opcode, fin, payload in frames:
+                if opcode == BINARY and fin and self._fragments is None:
+                    received.append(payload)  # the common case, first
+                    continue
+                item = self._frame(opcode, fin, payload)
                 if item is not None:
                     received.append(item)
                 if self._ended():

@@ -9,8 +9,6 @@ limit, RT-TRANS-044). `frame_bytes` serialises one unmasked server frame.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from reference.core.frames import CloseCode
 
 
@@ -40,13 +38,8 @@ class FrameError(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """One complete, unmasked frame."""
-
-    opcode: int
-    fin: bool
-    payload: bytes
+#: One complete, unmasked frame: (opcode, fin, payload). A plain tuple: built per message.
+Frame = tuple[int, bool, bytes]
 
 
 class FrameParser:
@@ -63,56 +56,46 @@ class FrameParser:
         """Every frame completed by `data`, then the framing error that stopped it, if any.
 
         The incomplete tail is kept for the next call. After an error the parser is done.
+        One loop, inlined: this runs for every message the server receives.
         """
         if self._buf:
             data = self._buf + data
-        if len(data) < self._need:
+        end_of_data = len(data)
+        if end_of_data < self._need:
             self._buf = data
             return [], None
         frames: list[Frame] = []
         pos = 0
-        end_of_data = len(data)
-        while True:
-            try:
-                frame_end = self._frame_end(data, pos, end_of_data)
-            except FrameError as exc:
-                self._buf = b""
-                return frames, exc
-            if frame_end < 0:
+        max_size = self.max_size
+        while end_of_data - pos >= 2:
+            b0 = data[pos]
+            b1 = data[pos + 1]
+            length = b1 & 0x7F
+            head = 2
+            if length >= 126:
+                head = 4 if length == 126 else 10
+                if end_of_data - pos < head:
+                    self._need = head
+                    break
+                length = int.from_bytes(data[pos + 2 : pos + head], "big")
+            if (b0 != 0x82 and b0 != 0x81) or not b1 & 0x80 or length > max_size:
+                try:
+                    self._check_header(b0, b1, length)
+                except FrameError as exc:
+                    self._buf = b""
+                    return frames, exc
+            mask_at = pos + head
+            end = mask_at + 4 + length
+            if end > end_of_data:
+                self._need = end - pos
                 break
-            frames.append(self._frame(data, pos, frame_end))
-            pos = frame_end
+            payload = apply_mask(data[mask_at + 4 : end], data[mask_at : mask_at + 4])
+            frames.append((b0 & 0x0F, b0 >= 0x80, payload))
+            pos = end
+        else:
+            self._need = 2
         self._buf = data[pos:] if pos < end_of_data else b""
         return frames, None
-
-    def _frame_end(self, data: bytes, pos: int, end_of_data: int) -> int:
-        """Where the frame at `pos` ends, or -1 (and `_need` set) if it is not all here."""
-        available = end_of_data - pos
-        if available < 2:
-            self._need = 2
-            return -1
-        b0 = data[pos]
-        b1 = data[pos + 1]
-        length = b1 & 0x7F
-        head = 2
-        if length == 126:
-            head = 4
-        elif length == 127:
-            head = 10
-        if available < head:
-            self._need = head
-            return -1
-        if head == 4:
-            length = int.from_bytes(data[pos + 2 : pos + 4], "big")
-        elif head == 10:
-            length = int.from_bytes(data[pos + 2 : pos + 10], "big")
-        self._check_header(b0, b1, length)
-        size = head + 4 + length
-        if available < size:
-            self._need = size
-            return -1
-        self._need = 2
-        return pos + size
 
     def _check_header(self, b0: int, b1: int, length: int) -> None:
         """The header rules a server enforces (RT-LIFE-022, RT-TRANS-044)."""
@@ -132,14 +115,6 @@ class FrameParser:
             raise FrameError(
                 CloseCode.TOO_BIG, f"frame with {length} bytes exceeds limit of {self.max_size}"
             )
-
-    @staticmethod
-    def _frame(data: bytes, pos: int, end: int) -> Frame:
-        b0 = data[pos]
-        length = data[pos + 1] & 0x7F
-        mask_at = pos + (2 if length < 126 else 4 if length == 126 else 10)
-        payload = apply_mask(data[mask_at + 4 : end], data[mask_at : mask_at + 4])
-        return Frame(b0 & 0x0F, bool(b0 & 0x80), payload)
 
 
 def frame_bytes(opcode: int, payload: bytes) -> bytes:

@@ -139,15 +139,15 @@ class RealtimeDriver:
             work = session.next_work()
             if not session.reading_held:
                 self.channel.release_reading(HOLD_QUEUE)
+            self._flush()  # rejections taken on the way
             if work is not None or session.inputs_done:
-                await self._flushed()
+                if self.channel.write_paused:
+                    await self.channel.drain()
                 return work
-            self._flush()
             await self._wait()
 
-    async def _call(self, args: list[Any]) -> Any:
-        if self.is_async:
-            return await self.handler(*args)
+    async def _in_thread(self, args: list[Any]) -> Any:
+        """A sync handler runs in the default executor, off the event loop."""
         return await self.loop.run_in_executor(None, functools.partial(self.handler, *args))
 
     async def _run(self) -> None:
@@ -168,13 +168,15 @@ class RealtimeDriver:
 
     async def _unary(self) -> None:
         session = self.session
+        handler = self.handler
+        is_async = self.is_async
         while (work := await self._next_work()) is not None:
             try:
-                session.output(await self._call(work))
+                result = await handler(*work) if is_async else await self._in_thread(work)
+                session.output(result)
             except Exception as exc:  # RT-CTRL-015/016: this input fails; the session goes on
                 log.error("realtime handler failed on %s", self.path, exc_info=exc)
                 session.handler_failed(exc)
-            await self._flushed()
         session.end()
 
     async def _server_streaming(self) -> None:

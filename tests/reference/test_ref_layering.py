@@ -180,3 +180,18 @@ def test_reference_modules_and_functions_stay_small() -> None:
                 if size > 80:
                     offenders.append(f"{name}.{node.name}: {size} lines")
     assert offenders == []
+
+
+def test_server_modules_use_no_private_member_of_another_object() -> None:
+    """Drivers talk to the connection through `Channel`, never through its private members."""
+    offenders = []
+    for name, path in modules("reference/server").items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+            ):
+                offenders.append(f"{name}:{node.lineno} uses .{node.attr}")
+    assert offenders == []

@@ -81,10 +81,13 @@ class RealtimeDriver:
     # -- the one output path ------------------------------------------------------------
     def _flush(self) -> None:
         """Write what the session produced (outputs, error frames, pongs, close)."""
-        chunks = self.session.data_to_send()
+        session = self.session
+        chunks = session.data_to_send()
         if chunks:
             self.channel.write(chunks)
-        if self.session.close_sent:
+        if not session.reading_held:  # also when the end emptied the queue (RT-LIFE-024)
+            self.channel.release_reading(HOLD_QUEUE)
+        if session.close_sent:
             self.channel.expect_close()
 
     async def _flushed(self) -> None:
@@ -137,9 +140,7 @@ class RealtimeDriver:
         session = self.session
         while True:
             work = session.next_work()
-            if not session.reading_held:
-                self.channel.release_reading(HOLD_QUEUE)
-            self._flush()  # rejections taken on the way
+            self._flush()  # rejections taken on the way; releases a read hold
             if work is not None or session.inputs_done:
                 if self.channel.write_paused:
                     await self.channel.drain()

@@ -239,11 +239,11 @@ class Connection(asyncio.Protocol):
         driver = RealtimeDriver(
             self,
             config,
-            route.handler,
-            route.is_async,
-            route.validate,
-            lambda value: encoder(to_output(value)),
-            route.path,
+            handler=route.handler,
+            is_async=route.is_async,
+            validate=route.validate,
+            encode_output=lambda value: encoder(to_output(value)),
+            path=route.path,
         )
         self.write([reply])
         driver.start()

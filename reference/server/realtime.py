@@ -30,6 +30,7 @@ class RealtimeDriver:
         self,
         channel: Channel,
         config: SessionConfig,
+        *,
         handler: Callable[..., Any],
         is_async: bool,
         validate: Validator | None,

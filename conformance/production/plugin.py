@@ -9,6 +9,7 @@ line before any check runs. Standard library and pytest only at import time.
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         metavar="JSON|@FILE",
         help="check a production app (no conformance app needed): an input it accepts, as a "
-        'JSON object; repeatable; @FILE reads an object, an array, or {"samples": '
-        '[{"input": ..., "output": ...}]} with the outputs they must produce',
+        'JSON object; repeatable; also an array of inputs, or {"samples": [{"input": ..., '
+        '"output": ...}]} with the outputs they must produce; =@FILE reads one from a file',
+    )
+    group.addoption(
+        "--sample-file",
+        dest="rt_sample_file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="like --sample-input=@FILE: a JSON file of sample inputs (and outputs); repeatable",
     )
     group.addoption(
         "--realtime-path",
@@ -49,7 +58,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from conformance.production.samples import SampleError, parse_samples
 
     try:
-        samples = parse_samples(config.getoption("rt_sample_input") or [])
+        samples = parse_samples(
+            config.getoption("rt_sample_input") or [], config.getoption("rt_sample_file") or []
+        )
     except SampleError as exc:
         raise pytest.UsageError(f"conformance: {exc}") from None
     path = "/" + str(config.getoption("rt_realtime_path") or "/realtime").strip("/")
@@ -88,6 +99,41 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     problem = missing_conformance_app(cfg)
     if problem:
         raise pytest.UsageError(problem)
+
+
+def production_args(config: pytest.Config) -> list[str]:
+    """The options that put a reproduced check in the same mode."""
+    args: list[str] = []
+    for value in config.getoption("rt_sample_input") or []:
+        args += ["--sample-input", value]
+    for path in config.getoption("rt_sample_file") or []:
+        args += ["--sample-file", path]
+    mode = production_mode(config)
+    if mode is not None and mode.path != "/realtime":
+        args += ["--realtime-path", mode.path]
+    return args
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, Any, None]:
+    """Add this mode's options to the reproduce command the suite wrote for a failure.
+
+    This wrapper is registered after the suite's own, so it runs around it and sees its result.
+    """
+    outcome = yield
+    if production_mode(item.config) is None:
+        return
+    from conformance.plugin import STATE_KEY
+
+    result = item.config.stash[STATE_KEY].results.get(item.nodeid)
+    if result is None or not result.repro or "--sample-" in result.repro:
+        return
+    result.repro = result.repro + " " + shlex.join(production_args(item.config))
+    report: pytest.TestReport = outcome.get_result()
+    report.sections = [
+        (title, result.repro if title == "conformance reproduce" else body)
+        for title, body in report.sections
+    ]
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
@@ -138,7 +184,7 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]
         "checked": sorted(checked),
         "not_checked": dict(sorted(unchecked.items())),
     }
-    Path(path).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", "utf-8")
+    Path(path).write_text(json.dumps(doc, indent=2) + "\n", "utf-8")
 
 
 def _coverage(config: pytest.Config) -> tuple[set[str] | None, dict[str, str]]:

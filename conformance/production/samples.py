@@ -1,9 +1,11 @@
 """Sample inputs (and the outputs they must produce) for production-app mode (spec 13.4).
 
 Standard library only: the plugin and the load tests both read `--sample-input` with it. A
-value is a JSON object (one input) or `@PATH`, a JSON file holding an object (one input), an
-array of inputs, or `{"samples": [{"input": {...}, "output": {...}}, ...]}` where `output` is
-optional: when given, the server must answer that input with exactly that map.
+value is a JSON document, or `@PATH` (a file holding one): an object (one input), an array of
+inputs, or `{"samples": [{"input": {...}, "output": {...}}, ...]}` where `output` is optional:
+when given, the server must answer that input with exactly that map. pytest itself expands a
+separate `@PATH` argument into the file's lines, so the plugin documents `--sample-input=@PATH`
+and `--sample-file PATH`; a one-line file expanded by pytest still reads right.
 """
 
 from __future__ import annotations
@@ -27,11 +29,19 @@ class SampleError(ValueError):
     """A --sample-input value that is not a usable sample (a usage error)."""
 
 
-def parse_samples(values: Iterable[str]) -> tuple[Sample, ...]:
-    """Every sample the `--sample-input` values name, in order."""
+AT_HINT = (
+    " (pytest expands a separate `@FILE` argument into the file's lines: "
+    "write --sample-input=@FILE or --sample-file FILE)"
+)
+
+
+def parse_samples(values: Iterable[str], files: Iterable[str] = ()) -> tuple[Sample, ...]:
+    """Every sample the `--sample-input` values and `--sample-file` paths name, in order."""
     samples: list[Sample] = []
     for value in values:
         samples.extend(_parse_one(value))
+    for path in files:
+        samples.extend(_parse_one("@" + path))
     return tuple(samples)
 
 
@@ -48,10 +58,8 @@ def _parse_one(value: str) -> list[Sample]:
     try:
         data = json.loads(value)
     except ValueError as exc:
-        raise SampleError(f"--sample-input {value!r}: not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise SampleError(f"--sample-input {value!r}: an input is a JSON object (a msgpack map)")
-    return [Sample(data)]
+        raise SampleError(f"--sample-input {value!r}: not JSON: {exc}{AT_HINT}") from None
+    return _from_document(data, f"--sample-input {value!r}")
 
 
 def _from_document(data: Any, where: str) -> list[Sample]:
@@ -65,7 +73,7 @@ def _from_document(data: Any, where: str) -> list[Sample]:
     if isinstance(data, list) and data and all(isinstance(item, dict) for item in data):
         return [Sample(item) for item in data]
     raise SampleError(
-        f"{where}: expected an input object, an array of input objects, "
+        f"{where}: expected an input (a JSON object: a msgpack map), an array of inputs, "
         'or {"samples": [{"input": {...}, "output": {...}}]}'
     )
 

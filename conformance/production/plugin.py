@@ -62,7 +62,13 @@ def pytest_configure(config: pytest.Config) -> None:
             config.getoption("rt_sample_input") or [], config.getoption("rt_sample_file") or []
         )
     except SampleError as exc:
-        raise pytest.UsageError(f"conformance: {exc}") from None
+        hint = (
+            " (pytest expands a separate `@FILE` argument into the file's lines: write "
+            "--sample-input=@FILE or --sample-file FILE)"
+            if "not JSON" in str(exc)
+            else ""
+        )
+        raise pytest.UsageError(f"conformance: {exc}{hint}") from None
     path = "/" + str(config.getoption("rt_realtime_path") or "/realtime").strip("/")
     config.stash[MODE_KEY] = Mode(samples, path) if samples else None
 

@@ -29,12 +29,6 @@ class SampleError(ValueError):
     """A --sample-input value that is not a usable sample (a usage error)."""
 
 
-AT_HINT = (
-    " (pytest expands a separate `@FILE` argument into the file's lines: "
-    "write --sample-input=@FILE or --sample-file FILE)"
-)
-
-
 def parse_samples(values: Iterable[str], files: Iterable[str] = ()) -> tuple[Sample, ...]:
     """Every sample the `--sample-input` values and `--sample-file` paths name, in order."""
     samples: list[Sample] = []
@@ -58,7 +52,7 @@ def _parse_one(value: str) -> list[Sample]:
     try:
         data = json.loads(value)
     except ValueError as exc:
-        raise SampleError(f"--sample-input {value!r}: not JSON: {exc}{AT_HINT}") from None
+        raise SampleError(f"--sample-input {value!r}: not JSON: {exc}") from None
     return _from_document(data, f"--sample-input {value!r}")
 
 

@@ -83,6 +83,19 @@ def test_suite_blames_the_broken_rule(
     assert run.returncode == (1 if fails else 0), run.output[-3000:]
     assert run.ids("fail") == fails, run.output[-3000:]
     assert run.ids("warn") == warns, run.output[-3000:]
+    assert run.report is not None
+    repros = [c["repro"] for c in run.report["checks"] if c["outcome"] in ("fail", "warn")]
+    assert repros
+    assert all("--sample-input" in repro for repro in repros), repros  # reruns in this mode
+
+
+def test_suite_passes_the_reference_in_sample_mode(tmp_path: Path) -> None:
+    """The embedded reference (with its key, so auth is judged) passes production mode too."""
+    run = run_suite(tmp_path, "--sample-input", '{"prompt": "hi"}')
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.ids("fail") == set(), run.output[-3000:]
+    assert run.verdict("RT-AUTH-001") == "pass", run.output[-3000:]
+    assert run.verdict("RT-CONF-001") == "absent"  # a conformance-app check never ran
 
 
 def test_suite_warns_on_reordered_outputs_when_outputs_are_given(tmp_path: Path) -> None:

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run_suite
 from plain_app import PlainApp
+from production_support import run_suite
 
 SAMPLE = '{"text": "hi"}'
 SAMPLES_WITH_OUTPUTS = {

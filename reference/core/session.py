@@ -118,14 +118,28 @@ DRAINING_INPUT = "the session is ending (idle timeout); reconnect and send the i
 class Session:
     """The rules of one realtime session, fed with messages and times by the I/O layer."""
 
-    __slots__ = ("_deadline", "_inputs", "_last_input", "_queue", "_validate", "config", "state")
+    __slots__ = (
+        "_deadline",
+        "_decode",
+        "_inputs",
+        "_last_input",
+        "_queue",
+        "_validate",
+        "config",
+        "state",
+    )
 
     def __init__(
-        self, config: SessionConfig, validate: Validator | None = None, now: float = 0.0
+        self,
+        config: SessionConfig,
+        validate: Validator | None = None,
+        now: float = 0.0,
+        decode: Callable[[bytes], Any] = decode_input,
     ) -> None:
         self.config = config
         self.state = State.OPEN
         self._validate = validate
+        self._decode = decode  # the msgpack profile, or the app's decode_message
         self._queue: deque[Any] = deque()  # validated inputs and Rejected items, in order
         self._inputs = 0  # how many queue items are inputs (for latest-wins buffering)
         self._last_input = now
@@ -144,7 +158,7 @@ class Session:
                 self._queue.append(Rejected(reason))
             return
         try:
-            value: Any = decode_input(data)
+            value: Any = self._decode(data)
             if self._validate is not None:
                 value = self._validate(value)
         except (ProfileError, InvalidInput) as exc:

@@ -19,8 +19,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from reference.app import to_output
-from reference.core.codec import Encoder
+from reference.app import message_codec, to_output
 from reference.core.frames import TIMEOUT_REASON, CloseCode, ErrorCode, error_frame
 from reference.core.session import Mode, Rejected, Session, State
 from reference.server.connection import HOLD_QUEUE, describe
@@ -51,8 +50,10 @@ class RealtimeDriver:
         self.route = route
         self.loop = asyncio.get_running_loop()
         config = route.config.with_max_buffering(max_buffering)
-        self.session = Session(config, route.validate, self.loop.time())
-        self.encode = Encoder().encode
+        # The one codec call site: fal's encode_message/decode_message, or the msgpack profile.
+        codec = message_codec(route.handler)
+        self.session = Session(config, route.validate, self.loop.time(), codec.decode)
+        self.encode = codec.encode
         self._waiter: asyncio.Future[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._handoff: _Resume | None = None

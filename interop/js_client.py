@@ -20,13 +20,15 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import queue
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 JS_DIR = REPO_ROOT / "interop" / "js"
@@ -38,6 +40,7 @@ PINS = {"@fal-ai/client": "1.10.1", "ws": "8.18.3"}
 MIN_NODE_MAJOR = 18  # global fetch
 INSTALL_TIMEOUT_S = 600.0
 DRIVER_TIMEOUT_S = 240.0
+READY_TIMEOUT_S = 60.0
 
 
 class JsEnvError(RuntimeError):
@@ -158,6 +161,62 @@ def run_js_driver(
             f"@fal-ai/client driver failed (exit {done.returncode}): {' '.join(cmd)}\n"
             f"--- stdout ---\n{done.stdout[-2000:]}\n--- stderr ---\n{done.stderr[-4000:]}"
         ) from None
+    return result
+
+
+def run_js_driver_with_ready_hook(
+    base: str,
+    rest: str,
+    scenario: str,
+    on_ready: Callable[[], object],
+    *,
+    app: str = "local/conformance-app",
+    key: str = "local-key",
+) -> dict[str, Any]:
+    """Run one scenario that prints `READY` on stderr; call `on_ready()` then; return its JSON.
+
+    For what the client does when the server acts mid-session (e.g. the server shuts down).
+
+    Raises:
+        RuntimeError: no READY line in time, or the driver printed no JSON.
+    """
+    node = ensure()
+    cmd = [node, str(DRIVER), base, "--rest", rest, "--app", app, "--key", key]
+    process = subprocess.Popen(
+        [*cmd, "--scenario", scenario],
+        cwd=JS_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+    assert process.stderr is not None
+
+    def pump(stream: IO[str]) -> None:
+        for line in stream:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, args=(process.stderr,), daemon=True).start()
+    seen: list[str] = []
+    try:
+        while True:
+            line = lines.get(timeout=READY_TIMEOUT_S)
+            if line is None:
+                break
+            seen.append(line)
+            if line.strip() == "READY":
+                on_ready()
+                break
+        stdout, _ = process.communicate(timeout=DRIVER_TIMEOUT_S)
+    except (queue.Empty, subprocess.TimeoutExpired):
+        process.kill()
+        process.wait()
+        raise RuntimeError(f"driver scenario {scenario} stalled; stderr: {''.join(seen)}") from None
+    try:
+        result: dict[str, Any] = json.loads(stdout)
+    except json.JSONDecodeError:
+        raise RuntimeError(f"driver printed no JSON: {stdout[-2000:]} {''.join(seen)}") from None
     return result
 
 

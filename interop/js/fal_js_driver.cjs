@@ -144,13 +144,14 @@ async function until(predicate, timeoutMs = STEP_TIMEOUT_MS) {
 }
 
 /** `fal.realtime.connect(app, options)` with onResult/onError recording into the scenario. */
-function connect(options = {}) {
+function connect(options = {}, via = "connect") {
   const conn = fal.realtime.connect(ARGS.app, {
     ...options,
-    onResult: (data) => record.results.push({ t: t(), data: jsonable(data) }),
+    onResult: (data) => record.results.push({ t: t(), via, data: jsonable(data) }),
     onError: (error) =>
       record.errors.push({
         t: t(),
+        via,
         name: error && error.name,
         message: error && error.message,
         status: error && error.status,
@@ -297,6 +298,40 @@ const SCENARIOS = {
     c.send({ prompt: "mb" });
     await until(() => results() >= 1);
     c.close();
+    await sleep(100);
+  },
+
+  /** Two connect() calls with one connectionKey share one socket; the later callbacks win. */
+  async connection_key_reuse() {
+    const first = connect({ throttleInterval: 0, connectionKey: "shared-key" }, "first");
+    first.send({ prompt: "k1" });
+    await until(() => results() >= 1);
+    const second = connect({ throttleInterval: 0, connectionKey: "shared-key" }, "second");
+    second.send({ prompt: "k2" });
+    first.send({ prompt: "k3" });
+    await until(() => results() >= 3);
+    second.close();
+    await sleep(100);
+  },
+
+  /** encodeMessage returning a string: what it writes while connecting and once open. */
+  async custom_text_encoder() {
+    const c = connect({ throttleInterval: 0, encodeMessage: (input) => JSON.stringify(input) });
+    c.send({ prompt: "while-connecting" });
+    await until(() => results() + errors() >= 1);
+    c.send({ prompt: "when-open" });
+    await until(() => results() + errors() >= 2);
+    c.close();
+    await sleep(100);
+  },
+
+  /** One round trip, then "READY" on stderr; the caller stops the server (close 1001). */
+  async server_shutdown() {
+    const c = connect({ throttleInterval: 0 });
+    c.send({ prompt: "before shutdown" });
+    await until(() => results() >= 1);
+    process.stderr.write("READY\n");
+    await until(() => record.sockets[0].close_code !== null, 15000);
     await sleep(100);
   },
 

@@ -12,17 +12,41 @@ from __future__ import annotations
 
 import itertools
 import subprocess
+import sys
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import msgpack
 import pytest
 
-from interop.js_client import DRIVER, JsEnvError, ensure, run_js_driver
-from interop.launch import ServerProcess
+from interop.js_client import (
+    DRIVER,
+    JsEnvError,
+    ensure,
+    run_js_driver,
+    run_js_driver_with_ready_hook,
+)
+from interop.launch import ServerProcess, running_server
 
 APP = "local/conformance-app"
 KEY = "local-key"
+#: The scenarios one driver run serves (`unauthorized` and `server_shutdown` need their own).
+SHARED = [
+    "connect",
+    "throttle_default",
+    "throttle_sync_burst",
+    "throttle_custom",
+    "throttle_off",
+    "latest_wins_connecting",
+    "latest_wins_connecting_throttled",
+    "error_frames",
+    "stream_end_and_reconnect",
+    "idle_timeout_reconnect",
+    "close",
+    "max_buffering",
+    "connection_key_reuse",
+    "custom_text_encoder",
+]
 #: Node timers may fire up to 1 ms early after rounding; the throttle gap is checked with this.
 TIMER_SLACK_MS = 2.0
 
@@ -41,8 +65,10 @@ def http_base(server: ServerProcess) -> str:
 
 @pytest.fixture(scope="module")
 def observed(node: str, reference_server: ServerProcess) -> dict[str, Any]:
-    """Every driver scenario, run once against the (keyless) reference server."""
-    return run_js_driver(reference_server.url, http_base(reference_server), app=APP, key=KEY)
+    """The driver's scenarios, run once against the (keyless) reference server."""
+    return run_js_driver(
+        reference_server.url, http_base(reference_server), app=APP, key=KEY, scenarios=SHARED
+    )
 
 
 def scenario(observed: dict[str, Any], name: str) -> dict[str, Any]:
@@ -222,6 +248,52 @@ def test_js_client_close_reports_1005_and_a_later_send_reconnects(
     assert result["errors"][0]["message"] == "Error closing the connection: "
     assert outputs(result) == ["x", "y"]
     assert len(result["fetches"]) == 2
+
+
+def test_js_client_shares_one_socket_per_connection_key_and_calls_the_latest_callbacks(
+    observed: dict[str, Any],
+) -> None:
+    result = scenario(observed, "connection_key_reuse")
+    [socket] = result["sockets"]
+    assert len(result["fetches"]) == 1
+    assert [p for _, p in wire_prompts(socket)] == ["k1", "k2", "k3"]
+    # The second connect() replaced the callbacks: k3, sent on the first handle, goes there too.
+    assert [(r["via"], r["data"]["output"]) for r in result["results"]] == [
+        ("first", "k1"),
+        ("second", "k2"),
+        ("second", "k3"),
+    ]
+
+
+def test_js_client_with_a_string_encoder_writes_text_frames_which_the_reference_rejects(
+    observed: dict[str, Any],
+) -> None:
+    result = scenario(observed, "custom_text_encoder")
+    [socket] = result["sockets"]
+    # The message queued while connecting is written once, not encoded a second time.
+    assert socket["frames"] == [
+        {"t": socket["frames"][0]["t"], "text": '{"prompt":"while-connecting"}'},
+        {"t": socket["frames"][1]["t"], "text": '{"prompt":"when-open"}'},
+    ]
+    first, second, _ = result["errors"]
+    for error in (first, second):  # RT-MSG-011: a rejected input, the session goes on
+        assert error["status"] == 400
+        assert error["body"]["error"] == "INVALID_INPUT"
+    assert result["results"] == []
+
+
+def test_js_client_reports_the_servers_shutdown_close_1001_as_an_error(node: str) -> None:
+    cmd = [sys.executable, "-m", "reference", "serve", "--host", "127.0.0.1", "--port", "0"]
+    with running_server(cmd) as server:
+        observed = run_js_driver_with_ready_hook(
+            server.url, http_base(server), "server_shutdown", server.stop
+        )
+    result = scenario(observed, "server_shutdown")
+    [socket] = result["sockets"]
+    assert outputs(result) == ["before shutdown"]
+    assert socket["close_code"] == 1001  # RT-LIFE-021 on the reference side
+    [error] = result["errors"]  # RT-LIFE-031: JS reports it (every code but 1000)
+    assert error["status"] == 1001
 
 
 # -- a server that requires a key --------------------------------------------------------------

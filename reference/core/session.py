@@ -137,12 +137,14 @@ class Session:
         validate: Validator | None = None,
         encode_output: OutputEncoder | None = None,
         limits: Limits | None = None,
+        decode_input: Callable[[bytes], Any] = decode_input,
     ) -> None:
         self.config = config
         self.limits = limits or Limits()
         self.state = State.CONNECTING
         self._validate = validate
         self._encode = encode_output or Encoder().encode
+        self._decode = decode_input  # the msgpack profile, or the app's decode_message
         self._ws = WebSocketEndpoint(self.limits.max_message)
         self._queue = InputQueue(config.buffering, self.limits.max_pending)
         self._last_input = 0.0
@@ -185,7 +187,7 @@ class Session:
                 self._queue.add_rejection(reason)
             return
         try:
-            value: Any = decode_input(data)
+            value: Any = self._decode(data)
             if self._validate is not None:
                 value = self._validate(value)
         except (ProfileError, InvalidInput) as exc:

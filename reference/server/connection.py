@@ -19,8 +19,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request as WsRequest
 from websockets.server import ServerProtocol
 
-from reference.app import to_output
-from reference.core.codec import Encoder
+from reference.app import message_codec, to_output
 from reference.core.wsframes import MAX_MESSAGE
 from reference.server.channel import HOLD_WRITES, Driver
 from reference.server.http import Request, Route, parse_max_buffering, response
@@ -235,14 +234,17 @@ class Connection(asyncio.Protocol):
             return RawDriver(self, route.handler, route.path, request, reply)
         assert route.config is not None
         config = route.config.with_max_buffering(parse_max_buffering(request.query))
-        encoder = Encoder().encode
+        # The one codec call site: fal's encode_message/decode_message, or the msgpack profile.
+        codec = message_codec(route.handler)
+        encode = codec.encode
         driver = RealtimeDriver(
             self,
             config,
             handler=route.handler,
             is_async=route.is_async,
             validate=route.validate,
-            encode_output=lambda value: encoder(to_output(value)),
+            encode_output=lambda value: encode(to_output(value)),
+            decode_input=codec.decode,
             path=route.path,
         )
         self.write([reply])

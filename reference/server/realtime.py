@@ -35,6 +35,7 @@ class RealtimeDriver:
         is_async: bool,
         validate: Validator | None,
         encode_output: Callable[[Any], bytes],
+        decode_input: Callable[[bytes], Any],
         path: str,
     ) -> None:
         self.channel = channel
@@ -42,7 +43,7 @@ class RealtimeDriver:
         self.is_async = is_async
         self.path = path
         self.loop = asyncio.get_running_loop()
-        self.session = Session(config, validate, encode_output)
+        self.session = Session(config, validate, encode_output, decode_input=decode_input)
         self._waiter: asyncio.Future[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self.task: asyncio.Task[None] | None = None

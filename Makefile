@@ -25,9 +25,11 @@ lint: setup
 	# Each test folder is its own import root (sibling helper modules, one conftest each).
 	for d in tests/*/; do $(BIN)/mypy "$$d" || exit 1; done
 
-## The real fal packages (pinned) in their own venv, for the interop tests.
+## The real fal packages (pinned) in their own venv, and the pinned @fal-ai/client (npm ci
+## in interop/js), for the interop tests.
 peers: setup
 	$(BIN)/python -m interop.fal_env --ensure
+	$(BIN)/python -m interop.js_client --ensure
 
 ## The project's tests: lint, types, unit/interop/self-tests, then the product suite.
 test: setup peers lint

@@ -39,6 +39,9 @@ WATCHDOG_S = 120.0  # a check still running after this long prints every thread'
 
 RECORDER_KEY: pytest.StashKey[Recorder] = pytest.StashKey()
 
+# Production-app mode (`--sample-input`, spec 13.4) lives in its own hooks.
+pytest_plugins = ("conformance.production.plugin",)
+
 
 @dataclass
 class SuiteState:

@@ -16,6 +16,7 @@ gateway aliases `/local/conformance-app/...` that the real `fal_client` connects
 
 import argparse
 import http.client
+import importlib
 import os
 import socket
 import sys
@@ -54,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     """Serve until SIGTERM/SIGINT; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m interop.serve_fal", description=__doc__)
     parser.add_argument("port", nargs="?", type=int, default=0, help="TCP port; 0 = free port")
+    parser.add_argument(
+        "--app",
+        default="interop.fal_conformance_app:ConformanceApp",
+        help="module:Class of the fal.App to serve (default: the conformance app)",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("FAL_APP_ROOT_PATH", DEFAULT_ROOT_PATH)
 
@@ -64,14 +70,15 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn  # type: ignore[import-not-found]  # only in the fal venv
     from fal.ref import set_current_app
 
-    from interop.fal_conformance_app import ConformanceApp
+    module_name, _, class_name = args.app.partition(":")
+    app_class = getattr(importlib.import_module(module_name), class_name)
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", args.port))
     port = sock.getsockname()[1]
 
-    app = ConformanceApp(_allow_init=True)  # fal.App refuses a plain cls() outside isolate
+    app = app_class(_allow_init=True)  # fal.App refuses a plain cls() outside isolate
     set_current_app(app)
     asgi = app._build_app()  # routes, fal's middlewares, /health; the lifespan runs setup()
     # fal.api.api.BaseServable.serve() options, host aside.

@@ -22,6 +22,7 @@ import msgpack
 import websocket
 
 STATUS_NORMAL = 1000
+PADDING_KEY = "rt_load_padding"
 
 
 class RoundTripError(Exception):
@@ -159,6 +160,32 @@ def check_realtime_reply(reply: Reply, prompt: str) -> None:
         raise RoundTripError(f"reply is not msgpack: {exc}", connection_lost=False) from exc
     if not isinstance(output, dict) or output.get("output") != prompt:
         raise RoundTripError("reply is not {'output': prompt}", connection_lost=False)
+
+
+def sample_request(sample_input: dict[str, Any], size: int = 0) -> bytes:
+    """Encode a sample input of the user's own app; grown to `size` bytes by an unused key.
+
+    The padding key relies on RT-MSG-014 (apps pass over keys they do not use).
+    """
+    if size <= 0:
+        return bytes(msgpack.packb(sample_input, use_bin_type=True))
+    base = bytes(msgpack.packb({**sample_input, PADDING_KEY: ""}, use_bin_type=True))
+    n = max(size - len(base) - 4, 0)  # the empty str (a0) becomes a str32 header + n bytes
+    return base[:-1] + b"\xdb" + n.to_bytes(4, "big") + b"x" * n
+
+
+def check_sample_reply(reply: Reply, expected: dict[str, Any] | None) -> None:
+    """Raise RoundTripError unless the reply is one msgpack map (equal to `expected` if given)."""
+    if not reply.binary:
+        raise RoundTripError(_text_frame_reason(reply.payload))
+    try:
+        output = msgpack.unpackb(reply.payload)
+    except (ValueError, msgpack.UnpackException) as exc:
+        raise RoundTripError(f"reply is not msgpack: {exc}", connection_lost=False) from exc
+    if not isinstance(output, dict):
+        raise RoundTripError("reply is not a msgpack map", connection_lost=False)
+    if expected is not None and output != expected:
+        raise RoundTripError("reply is not the declared output", connection_lost=False)
 
 
 def check_echo_reply(reply: Reply, sent: bytes) -> None:

@@ -6,7 +6,8 @@ nothing. It:
 * reads `loadtests/locust.conf` as a default config file (so `locust -f loadtests` alone binds
   the web UI to 127.0.0.1 and targets ws://127.0.0.1:8765), below ./locust.conf and the CLI;
 * adds the options `--rate-per-user`, `--payload-rate`, `--idle-interval`, `--reply-timeout`,
-  `--latency-prefix`;
+  `--latency-prefix`, and for a user's own app `--sample-input`, `--sample-file` and
+  `--realtime-path` (read by `workload`);
 * gives every headless run a time limit (`DEFAULT_RUN_TIME_S` when none was set);
 * runs only the default scenario when neither user classes nor tags were chosen, and drops the
   user classes that a tag selection leaves without tasks;
@@ -23,9 +24,12 @@ import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loadtests._recorder import LatencyRecorder
+
+if TYPE_CHECKING:
+    from conformance.production.samples import Sample
 
 CONFIG_FILE = Path(__file__).with_name("locust.conf")
 DEFAULT_RUN_TIME_S = 60
@@ -105,6 +109,25 @@ def _add_options(parser: Any, **_kwargs: Any) -> None:
         help="Seconds to wait for a handshake or a reply before counting a failure.",
     )
     group.add_argument(
+        "--sample-input",
+        action="append",
+        default=[],
+        help="Send this input (JSON object, or @FILE) instead of the conformance app's "
+        '{"prompt": ...}; repeatable; a file may declare outputs: {"samples": [{"input": '
+        '..., "output": ...}]}. Replies must then be a msgpack map (equal to the declared output).',
+    )
+    group.add_argument(
+        "--sample-file",
+        action="append",
+        default=[],
+        help="Like --sample-input @FILE; repeatable.",
+    )
+    group.add_argument(
+        "--realtime-path",
+        default="/realtime",
+        help="The realtime endpoint's path (default /realtime); also names the requests.",
+    )
+    group.add_argument(
         "--latency-prefix",
         default=None,
         help="Write <prefix>_latency_us.json/.csv (default: the --csv prefix, else "
@@ -112,11 +135,41 @@ def _add_options(parser: Any, **_kwargs: Any) -> None:
     )
 
 
+def workload(options: Any) -> tuple[str, tuple[Sample, ...]]:
+    """The realtime path and the sample inputs of this run (none: the conformance app's)."""
+    path = "/" + str(getattr(options, "realtime_path", None) or "/realtime").strip("/")
+    values, files = _listed(options, "sample_input"), _listed(options, "sample_file")
+    if not values and not files:
+        return path, ()
+    key = (values, files)
+    if key not in _samples_cache:
+        from conformance.production.samples import parse_samples
+
+        _samples_cache[key] = parse_samples(values, files)
+    return path, _samples_cache[key]
+
+
+def _listed(options: Any, name: str) -> tuple[str, ...]:
+    """A repeatable option's values (the web UI's start form posts one string)."""
+    value = getattr(options, name, None) or ()
+    return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+
+
+_samples_cache: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[Sample, ...]] = {}
+
+
 def _on_init(environment: Any, runner: Any, web_ui: Any = None, **_kwargs: Any) -> None:
     if runner is not None:
         _refresh_event_loop_clock()
     _State.environment = environment
     options = environment.parsed_options
+    if options is not None:
+        from conformance.production.samples import SampleError
+
+        try:
+            workload(options)  # a bad sample stops the run before any user starts
+        except SampleError as exc:
+            raise SystemExit(f"loadtests: {exc}") from None
     is_worker = _is_worker(runner)
     recorder.keep_pending = is_worker  # only a worker hands its samples on
     if is_worker and options is not None:

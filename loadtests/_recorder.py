@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,11 @@ Key = tuple[str, str]
 """(request type, request name), as in Locust's statistics table."""
 
 AGGREGATED: Key = ("", "Aggregated")
+"""Every round trip of every request name, handshakes left out (they are not round trips)."""
+HANDSHAKE_TYPES = frozenset({"WS connect"})
+"""Request types that time a connection's opening handshake, not an input's round trip."""
+HANDSHAKES: Key = ("WS connect", "Aggregated")
+"""Every handshake of every endpoint."""
 
 
 @dataclass
@@ -85,16 +91,24 @@ class LatencyRecorder:
         if wire:
             self.version += 1
 
-    def aggregated(self) -> Entry:
-        """Return every request name's samples merged into one entry."""
+    def aggregated(self, *, handshakes: bool = False) -> Entry:
+        """Return the round trips (or, with `handshakes`, the handshakes) merged into one entry."""
         total = Entry()
-        for entry in self.entries.values():
-            total.merge(entry)
+        for key, entry in self.entries.items():
+            if (key[0] in HANDSHAKE_TYPES) == handshakes:
+                total.merge(entry)
         return total
 
     def rows(self) -> list[dict[str, object]]:
-        """Return one summary row per request name, sorted, then the aggregated row."""
-        keyed = [*sorted(self.entries.items()), (AGGREGATED, self.aggregated())]
+        """One row per request name: round trips, then handshakes and their aggregate, then the
+        round-trip aggregate (last, so a reader of the last row never gets connects mixed in).
+        """
+        trips = sorted(i for i in self.entries.items() if i[0][0] not in HANDSHAKE_TYPES)
+        shakes = sorted(i for i in self.entries.items() if i[0][0] in HANDSHAKE_TYPES)
+        keyed = [*trips, *shakes]
+        if shakes:
+            keyed.append((HANDSHAKES, self.aggregated(handshakes=True)))
+        keyed.append((AGGREGATED, self.aggregated()))
         return [_row(key, entry) for key, entry in keyed]
 
     def to_json(self, meta: Mapping[str, object]) -> dict[str, object]:
@@ -132,7 +146,8 @@ class LatencyRecorder:
         head = f"{'Type':<12} {'Name':<34} {'# reqs':>8} {'# fails':>8}"
         head += "".join(f" {label:>8}" for label in ("min", "p50", "p90", "p99", "p99.9", "max"))
         lines = [
-            "Round-trip latency in microseconds (successful requests; exact to 1 µs below 10 ms)",
+            "Round-trip latency in microseconds (successful requests; exact to 1 µs below 10 ms;"
+            " the last Aggregated row is round trips only, handshakes are the WS connect rows)",
             head,
             "-" * len(head),
         ]
@@ -141,7 +156,7 @@ class LatencyRecorder:
             line += f" {row['requests']:>8} {row['failures']:>8}"
             for key in ("min_us", "p50_us", "p90_us", "p99_us", "p99.9_us", "max_us"):
                 value = row[key]
-                line += f" {'-' if value is None else f'{value:.0f}':>8}"
+                line += f" {_floored(value):>8}"
             lines.append(line)
         return "\n".join(lines)
 
@@ -156,6 +171,14 @@ CSV_COLUMNS: dict[str, str] = {
     **{f"{label} (us)": f"{label}_us" for label, _ in REPORTED_PERCENTILES},
     "Max (us)": "max_us",
 }
+
+
+def _floored(value: object) -> str:
+    """A µs value for the console, floored like the percentiles (their bucket floors), so an
+    exact min such as 2528.6 never shows above a p50 of 2528."""
+    if isinstance(value, int | float):
+        return str(math.floor(value))
+    return "-"
 
 
 def _csv_cell(value: object) -> object:

@@ -5,7 +5,10 @@ one scenario; run one by naming it (`locust -f loadtests CapacityRealtimeUser`) 
 (`-T capacity`). With neither, only `PacedRealtimeUser` runs. See loadtests/README.md.
 
 Targets host the conformance app (spec 13-conformance): `/realtime` answers {"prompt": s} with
-{"output": s}, `/echo` echoes a binary frame, `POST /` answers the same JSON.
+{"output": s}, `/echo` echoes a binary frame, `POST /` answers the same JSON. With
+`--sample-input` (a user's own app) the realtime users send those inputs instead, at
+`--realtime-path`, and a reply passes when it is one msgpack map (equal to the declared output
+when the sample gives one).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import gevent
@@ -33,8 +37,10 @@ from loadtests._clients import (
     WsSession,
     check_echo_reply,
     check_realtime_reply,
+    check_sample_reply,
     join_path,
     realtime_request,
+    sample_request,
 )
 
 _locust_setup.install(events)
@@ -82,6 +88,22 @@ class _TimedUser(User):
             self._next_start = now  # fell more than a period behind: skip the missed slots
         return max(backoff, self._next_start - now)
 
+    def realtime_input(self, size: int = 0) -> tuple[bytes, Callable[[Reply], None]]:
+        """The next realtime input and the check its reply must pass.
+
+        The conformance app's input carries a prompt unique to this request; a user's own
+        app gets its sample inputs in turn (`--sample-input`), each checked against its
+        declared output when it has one.
+        """
+        _, samples = _locust_setup.workload(self.environment.parsed_options)
+        if not samples:
+            prompt = self.next_prompt(size)
+            return realtime_request(prompt), lambda reply: check_realtime_reply(reply, prompt)
+        sample = samples[next(self._serial) % len(samples)]
+        return sample_request(sample.input, size), lambda reply: check_sample_reply(
+            reply, sample.output
+        )
+
     def next_prompt(self, size: int = 0) -> str:
         """A prompt unique to this request (a stale reply cannot pass for the right one)."""
         prompt = f"{self._tag}-{next(self._serial)}"
@@ -111,8 +133,12 @@ class _PersistentWsUser(_TimedUser):
 
     abstract = True
     endpoint = "/realtime"
+    realtime = True
+    """False for a raw endpoint, which keeps its own path whatever --realtime-path says."""
 
     def prepare(self) -> None:
+        if self.realtime:
+            self.endpoint = _locust_setup.workload(self.environment.parsed_options)[0]
         url = join_path(self.host or DEFAULT_HOST, self.endpoint)
         self.session = WsSession(url, self.reply_timeout)
         self.ensure_connected()
@@ -136,16 +162,16 @@ class _PersistentWsUser(_TimedUser):
         self.fire("WS connect", self.endpoint, elapsed_ns / 1e6)
         return True
 
-    def realtime_round_trip(self, name: str, size: int = 0) -> None:
-        """Send one conformance-app input and time it until its output arrives."""
+    def realtime_round_trip(self, suffix: str = "", size: int = 0) -> None:
+        """Send one input and time it until its output arrives (named `<path><suffix>`)."""
         if not self.ensure_connected():
             return
-        prompt = self.next_prompt(size)
-        frame = realtime_request(prompt)
+        name = self.endpoint + suffix
+        frame, check = self.realtime_input(size)
         started = time.perf_counter_ns()
         try:
             reply = self.session.round_trip(frame)
-            check_realtime_reply(reply, prompt)
+            check(reply)
         except RoundTripError as exc:
             if exc.connection_lost:
                 self.session.abort()
@@ -160,7 +186,7 @@ class PacedRealtimeUser(_PersistentWsUser):
     @tag("paced", "latency")
     @task
     def paced_round_trip(self) -> None:
-        self.realtime_round_trip("/realtime")
+        self.realtime_round_trip()
 
 
 class CapacityRealtimeUser(_PersistentWsUser):
@@ -172,7 +198,7 @@ class CapacityRealtimeUser(_PersistentWsUser):
     @tag("capacity")
     @task
     def closed_loop_round_trip(self) -> None:
-        self.realtime_round_trip("/realtime closed loop")
+        self.realtime_round_trip(" closed loop")
 
 
 class LargePayloadUser(_PersistentWsUser):
@@ -184,12 +210,12 @@ class LargePayloadUser(_PersistentWsUser):
     @tag("payload", "payload-64k")
     @task
     def round_trip_64k(self) -> None:
-        self.realtime_round_trip("/realtime 64 KiB", 64 * KIB)
+        self.realtime_round_trip(" 64 KiB", 64 * KIB)
 
     @tag("payload", "payload-1m")
     @task
     def round_trip_1m(self) -> None:
-        self.realtime_round_trip("/realtime 1 MiB", MIB)
+        self.realtime_round_trip(" 1 MiB", MIB)
 
 
 class IdleConnectionUser(_PersistentWsUser):
@@ -201,26 +227,24 @@ class IdleConnectionUser(_PersistentWsUser):
     @tag("idle")
     @task
     def idle_round_trip(self) -> None:
-        self.realtime_round_trip("/realtime idle connection")
+        self.realtime_round_trip(" idle connection")
 
 
 class NewConnectionPerRequestUser(_TimedUser):
     """Opens a connection for every request (handshake + round trip), to compare with persistent."""
 
-    endpoint = "/realtime"
-
     @tag("newconn")
     @task
     def connect_and_round_trip(self) -> None:
-        session = WsSession(join_path(self.host or DEFAULT_HOST, self.endpoint), self.reply_timeout)
-        name = "/realtime handshake + round trip"
-        prompt = self.next_prompt()
-        frame = realtime_request(prompt)
+        path = _locust_setup.workload(self.environment.parsed_options)[0]
+        session = WsSession(join_path(self.host or DEFAULT_HOST, path), self.reply_timeout)
+        name = f"{path} handshake + round trip"
+        frame, check = self.realtime_input()
         started = time.perf_counter_ns()
         try:
             connect_ns = session.connect()
             reply = session.round_trip(frame)
-            check_realtime_reply(reply, prompt)
+            check(reply)
         except RoundTripError as exc:
             session.abort()
             self.fire("WS new conn", name, (time.perf_counter_ns() - started) / 1e6, 0, exc)
@@ -233,6 +257,7 @@ class RawEchoUser(_PersistentWsUser):
     """The raw WebSocket endpoint: a binary frame echoed once (spec 09-raw-websocket)."""
 
     endpoint = "/echo"
+    realtime = False
 
     @tag("raw")
     @task

@@ -112,3 +112,36 @@ def test_recorder_table_names_every_request_and_the_aggregate() -> None:
     assert rows["/"]["requests"] == 2
     assert rows["/"]["failures"] == 1
     assert rows["Aggregated"]["requests"] == 3
+
+
+def test_recorder_keeps_handshakes_out_of_the_round_trip_aggregate() -> None:
+    """The last row aggregates round trips only; handshakes get their own aggregate row."""
+    recorder = LatencyRecorder()
+    recorder.record("WS", "/realtime", 0.2, False)
+    recorder.record("WS", "/realtime", 0.4, False)
+    recorder.record("WS connect", "/realtime", 9.0, False)
+    recorder.record("WS connect", "/echo", 7.0, True)
+    rows = recorder.rows()
+    assert [(r["type"], r["name"]) for r in rows] == [
+        ("WS", "/realtime"),
+        ("WS connect", "/echo"),
+        ("WS connect", "/realtime"),
+        ("WS connect", "Aggregated"),
+        ("", "Aggregated"),
+    ]
+    assert rows[-1]["requests"] == 2
+    assert rows[-1]["max_us"] == 400
+    assert rows[-2]["requests"] == 2
+    assert rows[-2]["failures"] == 1
+
+
+def test_recorder_table_never_shows_min_above_p50() -> None:
+    """An exact min like 2528.6 µs is floored like the bucketed p50 (2528), not rounded up."""
+    recorder = LatencyRecorder()
+    recorder.record("WS connect", "/realtime", 2.5286, False)
+    recorder.record("WS connect", "/realtime", 2.5286, False)
+    line = next(x for x in recorder.table().splitlines() if x.startswith("WS connect   /realt"))
+    cells = line.split()
+    minimum, p50 = int(cells[-6]), int(cells[-5])
+    assert minimum <= p50
+    assert minimum == 2528

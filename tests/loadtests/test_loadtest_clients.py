@@ -126,8 +126,10 @@ def test_unreachable_target_counts_failures_with_the_reason(tmp_path: Path) -> N
     assert reasons
     assert all("connect failed: ConnectionRefusedError" in reason for reason in reasons)
     report = json.loads((tmp_path / "out/run_latency_us.json").read_text(encoding="utf-8"))
-    aggregated = report["rows"][-1]
-    assert aggregated["failures"] == aggregated["requests"] > 0
+    rows = {(row["type"], row["name"]): row for row in report["rows"]}
+    handshakes = rows[("WS connect", "Aggregated")]  # every failure is a handshake
+    assert handshakes["failures"] == handshakes["requests"] > 0
+    assert rows[("", "Aggregated")]["requests"] == 0  # no round trip was ever attempted
 
 
 def options(**overrides: object) -> SimpleNamespace:

@@ -1,0 +1,1 @@
+"""Production-app mode: protocol checks that need no conformance app (spec chapter 13.4)."""

@@ -1,0 +1,1 @@
+"""fal apps exactly as a fal user writes them, moved to the reference by changing imports only."""

@@ -141,6 +141,23 @@ def test_pytest_conformance_runs_from_an_empty_directory(
     assert {"pytest", "hypothesis"} <= stores
 
 
+def test_pytest_pyargs_form_leaves_the_directory_clean(
+    installed: Installed, server: str, empty_dir: Path
+) -> None:
+    """`pytest --pyargs conformance` (the form that worked before) also keeps cwd clean."""
+    cmd: list[str | Path] = [
+        installed.bin / "pytest",
+        "--pyargs",
+        "conformance",
+        "--target",
+        server,
+    ]
+    proc = run([*cmd, "-k", "test_transport"], empty_dir, installed.env)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert " passed" in proc.stdout
+    assert sorted(p.name for p in empty_dir.iterdir()) == []
+
+
 def test_pytest_conformance_fails_a_wrong_target_from_an_empty_directory(
     installed: Installed, empty_dir: Path
 ) -> None:

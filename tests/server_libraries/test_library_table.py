@@ -18,6 +18,7 @@ from library_support import REPO, LibraryApp
 
 #: Rules a library owns (the app code cannot change them), and the verdicts measured.
 LIBRARY_RULES = ("RT-LIFE-010", "RT-LIFE-022", "RT-LIFE-024", "RT-TRANS-004", "RT-TRANS-040")
+SAMPLE = json.dumps({"prompt": "hi"})
 TABLE = {
     "aiohttp": {"RT-LIFE-022": "fail", "RT-TRANS-004": "pass"},
     "starlette": {"RT-LIFE-022": "pass", "RT-TRANS-004": "warn"},
@@ -35,6 +36,7 @@ def _verdicts(url: str, report: Path) -> tuple[dict[str, str], str]:
         "--conformance-report",
         str(report),
     ]
+    cmd += ["--sample-input", SAMPLE]  # the apps host no conformance app: production mode
     for req in LIBRARY_RULES:
         cmd += ["--req", req]
     env = {

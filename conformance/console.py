@@ -20,16 +20,31 @@ def failing_requirements(document: Mapping[str, Any]) -> list[str]:
     return [r for r, e in document["requirements"].items() if e["verdict"] in ("fail", "error")]
 
 
+def _listed(ids: list[str]) -> str:
+    return ", ".join(ids[:MAX_LISTED]) + (" ..." if len(ids) > MAX_LISTED else "")
+
+
 def verdict_line(state: SuiteState, document: Mapping[str, Any], written: list[str]) -> str:
     """One line: conformant or not, the level, the target, where the reports are."""
-    failing = failing_requirements(document)
-    if failing:
-        shown = ", ".join(failing[:MAX_LISTED]) + (" ..." if len(failing) > MAX_LISTED else "")
-        verdict = f"NOT CONFORMANT at level {state.level} ({len(failing)} failing: {shown})"
+    entries = document["requirements"]
+    failed = [r for r, e in entries.items() if e["verdict"] == "fail"]
+    errors = [r for r, e in entries.items() if e["verdict"] == "error"]
+    if failed or errors:
+        why = [f"{len(failed)} failed: {_listed(failed)}"] if failed else []
+        why += [f"{len(errors)} undecided (error): {_listed(errors)}"] if errors else []
+        verdict = f"NOT CONFORMANT at level {state.level} ({'; '.join(why)})"
     else:
         verdict = f"CONFORMANT at level {state.level}"
     where = ", ".join(written) if written else "none written (--conformance-report PATH)"
     return f"conformance: {verdict}; {state.describe_target()}; report: {where}"
+
+
+def _why_left_out(state: SuiteState) -> str:
+    if state.selectors:
+        return f"not of --req {' '.join(state.selectors)}"
+    if state.client_mode:
+        return "server checks do not run with --client-cmd"
+    return "client checks run only with --client-cmd COMMAND"
 
 
 def summary_lines(state: SuiteState) -> list[str]:
@@ -47,6 +62,10 @@ def summary_lines(state: SuiteState) -> list[str]:
                 "pass --target ws://HOST:PORT to test your own server"
             )
     lines.append("checks: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    if state.not_selected:
+        lines.append(
+            f"{state.not_selected} checks left out (pytest: deselected): {_why_left_out(state)}"
+        )
     for r in results:
         if r.outcome == "warn":
             lines.append(f"WARN {' '.join(r.blamed or r.reqs)} {r.nodeid}")

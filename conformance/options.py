@@ -16,6 +16,7 @@ GROUP = "conformance"
 GROUP_HELP = "realtime protocol conformance suite (server mode; client mode with --client-cmd)"
 ENV_TARGET = "RT_CONFORMANCE_TARGET"
 ENV_TIMEOUT_MULTIPLIER = "RT_CONFORMANCE_TIMEOUT_MULTIPLIER"
+ENV_KEY = "RT_CONFORMANCE_KEY"
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,8 @@ OPTIONS: list[Option] = [
     Option(
         "--key",
         "rt_key",
-        "the credential the target accepts (the `auth` feature); overrides the config's key",
+        f"the credential the target accepts (the `auth` feature; env {ENV_KEY}); overrides "
+        "the config's key; never printed (reproduce commands read it from the env)",
         {"metavar": "SECRET"},
     ),
     Option(

@@ -99,6 +99,7 @@ def pytest_collection_modifyitems(
         selection.check_selectors(state.selectors)
     state.active = True
     keep, drop = selection.split(items, state.client_mode, state.selectors)
+    state.not_selected = len(drop)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -149,6 +150,7 @@ def _resolve_target(config: pytest.Config, state: SuiteState) -> None:
             config.getoption("rt_features"),
             config.getoption("rt_target_config"),
             config.getoption("rt_timeout_multiplier"),
+            key=config.getoption("rt_key") or os.environ.get(options.ENV_KEY) or None,
         )
     except (OSError, ValueError) as exc:
         raise pytest.UsageError(f"conformance: {exc}") from None
@@ -233,23 +235,22 @@ def pytest_runtest_makereport(
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    """A short conformance summary: verdict counts, warnings, not-applicable checks."""
+    """The conformance summary, ending with one verdict line."""
     state = config.stash.get(STATE_KEY, None)
-    if state is None or not state.active or not state.results:
+    if state is None or not state.active or state.document is None:
         return
-    from conformance.console import summary_lines
+    from conformance.console import failing_requirements, summary_lines, verdict_line
 
     terminalreporter.section("conformance summary")
     for line in summary_lines(state):
         terminalreporter.write_line(line)
-    path = config.getoption("rt_report")
-    if path:
-        terminalreporter.write_line(f"report written to {path}")
+    line = verdict_line(state, state.document, state.written)
+    terminalreporter.write_sep("=", line, bold=True, red=bool(failing_requirements(state.document)))
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Write the report, stop the embedded server; all-N/A runs are an error."""
+    """Write the reports, stop the embedded server; all-N/A runs are an error."""
     config = session.config
     state = config.stash.get(STATE_KEY, None)
     if state is None or not state.active:
@@ -262,12 +263,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 "(declare its features with --features or --target-config)\n"
             )
             session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
-        path = config.getoption("rt_report")
-        if path:
-            from conformance import report
-            from conformance.run_report import build_document
+        if results or state.target_error:
+            from conformance.outputs import write_all
 
-            report.write(path, build_document(state))
+            write_all(config, state)
     finally:
         if state.server is not None:
             state.server.stop()

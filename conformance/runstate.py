@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -39,6 +39,9 @@ class SuiteState:
     target_error: str = ""
     results: dict[str, CheckResult] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
+    not_selected: int = 0  # checks of this mode that --req left out
+    document: dict[str, Any] | None = None  # the report, built once at the end of the run
+    written: list[str] = field(default_factory=list)  # where the reports went
 
     @property
     def client_mode(self) -> bool:

@@ -4,18 +4,22 @@ Server and client checks are judged alike. A pass passes; a skip whose reason st
 "not applicable: " is not applicable, any other skip is an error; a `HarnessError` or a setup
 failure is an error; a failure blames the requirements its `ConformanceFailure` names (else all
 the check's IDs), and is a warning when none of them is a MUST and the run is at `--level must`.
-Failures and errors carry the requirement text, the frame trace and a reproduce command.
+Failures and errors carry the requirement text, the frame trace and a reproduce command: they
+replace pytest's traceback of the suite's own code, which is appended only with -v or --tb.
 """
 
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
 from conformance import catalog
 from conformance.failures import ConformanceFailure, HarnessError, verified
+from conformance.options import ENV_KEY
 from conformance.report import CheckResult
 from conformance.runstate import NA_PREFIX, RECORDER_KEY, SuiteState
 from conformance.selection import SUITE_DIR, req_ids
@@ -51,11 +55,84 @@ def judge(
         if result.outcome == "warn":
             _report_as_warning(report, result)
             return result
-    report.sections.append((REQUIREMENT_SECTION, describe(result.blamed or ids)))
-    if recorder is not None or not state.client_mode:
-        report.sections.append((TRACE_SECTION, result.trace or "(no frames)"))
-    report.sections.append((REPRO_SECTION, result.repro))
+    show_trace = recorder is not None or not state.client_mode
+    # Any object with toterminal() may stand in for the traceback (pytest duck-types it).
+    report.longrepr = cast(
+        Any,
+        Explanation(
+            headline=_headline(result),
+            requirement=describe(result.blamed or ids),
+            message=result.message,
+            trace=(result.trace or "(no frames)") if show_trace else "",
+            repro=result.repro,
+            traceback=report.longreprtext if _wants_traceback(item.config) else "",
+        ),
+    )
     return result
+
+
+def _wants_traceback(config: pytest.Config) -> bool:
+    """The suite's own traceback is for -v (or an explicit --tb), not for everyday reading."""
+    return config.get_verbosity() >= 1 or config.getoption("tbstyle", "auto") not in ("auto",)
+
+
+def _headline(result: CheckResult) -> str:
+    first = result.message.strip().splitlines()[0] if result.message.strip() else ""
+    ids = " ".join(result.blamed or result.reqs)
+    return f"{result.outcome.upper()} {ids}: {first}"[:300]
+
+
+@dataclass(frozen=True)
+class Crash:
+    """Where pytest's short summary and JUnit's failure message read a failure's one line."""
+
+    path: str
+    lineno: int
+    message: str
+
+
+@dataclass
+class Explanation:
+    """A failed check as a reader needs it: requirement, what happened, frames, how to rerun.
+
+    pytest prints it in place of the traceback (`toterminal`); JUnit writes its first line as
+    the failure message and the whole text as the failure body.
+    """
+
+    headline: str
+    requirement: str
+    message: str
+    trace: str
+    repro: str
+    traceback: str = ""
+
+    @property
+    def reprcrash(self) -> Crash:
+        """The one-line summary (pytest's -r summary and JUnit's message attribute)."""
+        return Crash("", 0, self.headline)
+
+    def sections(self) -> list[tuple[str, str]]:
+        """The titled parts, in reading order."""
+        parts = [
+            (REQUIREMENT_SECTION, self.requirement),
+            ("what happened", self.message),
+            (TRACE_SECTION, self.trace),
+            (REPRO_SECTION, self.repro),
+            ("suite traceback (-v)", self.traceback),
+        ]
+        return [(title, text) for title, text in parts if text]
+
+    def __str__(self) -> str:
+        blocks = [self.headline] + [f"--- {t} ---\n{text}" for t, text in self.sections()]
+        return "\n\n".join(blocks)
+
+    def toterminal(self, tw: Any) -> None:
+        """Write the explanation where pytest would write the traceback."""
+        tw.line(self.headline, red=True, bold=True)
+        for title, text in self.sections():
+            tw.sep("-", title)
+            for line in text.splitlines():
+                tw.line(line)
 
 
 def _level(req_id: str) -> str:
@@ -129,7 +206,10 @@ def repro_command(item: pytest.Item, state: SuiteState) -> str:
         args += _server_args(config, state)
     if state.level != "must":
         args += ["--level", state.level]
-    return shlex.join(args)
+    command = shlex.join(args)
+    if not state.client_mode and item.config.getoption("rt_key"):
+        command += f' --key "${ENV_KEY}"'  # the key itself is never printed
+    return command
 
 
 def _server_args(config: pytest.Config, state: SuiteState) -> list[str]:
@@ -140,7 +220,6 @@ def _server_args(config: pytest.Config, state: SuiteState) -> list[str]:
     for opt, flag in (
         ("rt_features", "--features"),
         ("rt_target_config", "--target-config"),
-        ("rt_key", "--key"),
         ("rt_timeout_multiplier", "--timeout-multiplier"),
     ):
         value = config.getoption(opt)

@@ -40,7 +40,7 @@ def verdict_line(state: SuiteState, document: Mapping[str, Any], written: list[s
 
 
 def _why_left_out(state: SuiteState) -> str:
-    if state.selectors:
+    if state.selectors and not state.other_mode:
         return f"not of --req {' '.join(state.selectors)}"
     if state.client_mode:
         return "server checks do not run with --client-cmd"

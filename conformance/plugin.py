@@ -100,6 +100,7 @@ def pytest_collection_modifyitems(
     state.active = True
     keep, drop = selection.split(items, state.client_mode, state.selectors)
     state.not_selected = len(drop)
+    state.other_mode = sum(selection.is_client_check(i) != state.client_mode for i in drop)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -116,6 +117,10 @@ def pytest_collection_modifyitems(
 
 
 def _empty_selection_message(state: SuiteState) -> str:
+    if state.other_mode and state.client_mode:
+        return "conformance: server checks do not run with --client-cmd (client mode)"
+    if state.other_mode:
+        return "conformance: client checks run only with --client-cmd COMMAND (spec chapter 13)"
     if state.selectors:
         given = " ".join(state.selectors)
         return f"conformance: the selection is empty: no check matches --req {given}"

@@ -39,7 +39,8 @@ class SuiteState:
     target_error: str = ""
     results: dict[str, CheckResult] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
-    not_selected: int = 0  # checks of this mode that --req left out
+    not_selected: int = 0  # checks left out: of the other mode, or not of --req
+    other_mode: int = 0  # of those, checks of the other mode (named on the command line)
     document: dict[str, Any] | None = None  # the report, built once at the end of the run
     written: list[str] = field(default_factory=list)  # where the reports went
 

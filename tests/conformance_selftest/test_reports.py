@@ -186,3 +186,9 @@ def test_reproduce_command_reads_the_key_from_the_environment(
     assert run.returncode == 1, run.output[-3000:]
     assert secret not in run.output
     assert '--key "$RT_CONFORMANCE_KEY"' in run.output
+
+
+def test_client_checks_named_without_client_cmd_are_a_usage_error(suite: Any) -> None:
+    run = suite(paths=("conformance/client_mode/checks/test_inputs.py",))
+    assert run.returncode == 4, run.output[-3000:]
+    assert "client checks run only with --client-cmd COMMAND" in run.output

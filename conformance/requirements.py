@@ -1,12 +1,12 @@
-"""Requirement lookup, and the generator of ``spec/requirements.json`` (spec chapters 00 and 13).
+"""The generator of ``spec/requirements.json`` (spec chapters 00 and 13).
 
 The Markdown chapters in ``spec/`` are the source of truth. ``python -m conformance.requirements``
 parses them with a strict line grammar, lints them, and writes ``spec/requirements.json`` plus the
 copies the installed suite reads at run time (``conformance/data/``: requirements.json, schemas,
 vectors). ``--check`` regenerates in memory and fails with a diff when anything has drifted.
 
-At run time the suite only calls :func:`load_requirements`, which reads the packaged copy, so it
-works from a checkout and from an installed wheel alike. Standard library only.
+The requirement model and its run-time lookup live in :mod:`conformance.catalog` (re-exported
+here); this module parses, lints and generates. Standard library only.
 """
 
 from __future__ import annotations
@@ -17,8 +17,15 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from conformance.catalog import (
+    Requirement,
+    data_dir,
+    data_path,
+    find_spec_dir,
+    load_requirements,
+)
 
 __all__ = [
     "AREAS",
@@ -94,101 +101,6 @@ class SpecError(Exception):
     def __init__(self, problems: Sequence[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = list(problems)
-
-
-@dataclass(frozen=True)
-class Requirement:
-    """One normative statement of the spec.
-
-    Attributes:
-        id: the stable ID, e.g. ``RT-CTRL-001``.
-        level: ``MUST``, ``SHOULD`` or ``MAY``.
-        applies_to: the parties that must act, a tuple of ``server`` and/or ``client``.
-        profile: ``core`` (every fal-compatible peer meets it) or ``robust``.
-        text: the normative sentence, Markdown emphasis and link targets removed.
-        anchor: the GitHub link target, e.g. ``spec/05-control-frames.md#rt-ctrl-001``.
-        chapter: the chapter file stem, e.g. ``05-control-frames``.
-    """
-
-    id: str
-    level: str
-    applies_to: tuple[str, ...]
-    profile: str
-    text: str
-    anchor: str
-    chapter: str
-
-    def applies_to_server(self) -> bool:
-        """Return True when the requirement binds servers."""
-        return "server" in self.applies_to
-
-    def applies_to_client(self) -> bool:
-        """Return True when the requirement binds clients."""
-        return "client" in self.applies_to
-
-    def to_json(self) -> dict[str, object]:
-        """Return the record written to requirements.json."""
-        return {
-            "id": self.id,
-            "level": self.level,
-            "applies_to": list(self.applies_to),
-            "profile": self.profile,
-            "text": self.text,
-            "anchor": self.anchor,
-            "chapter": self.chapter,
-        }
-
-    @classmethod
-    def from_json(cls, record: Mapping[str, object]) -> Requirement:
-        """Build a requirement from one requirements.json record."""
-        applies = record["applies_to"]
-        if not isinstance(applies, list):
-            raise ValueError(f"bad applies_to in {record!r}")
-        return cls(
-            id=str(record["id"]),
-            level=str(record["level"]),
-            applies_to=tuple(str(p) for p in applies),
-            profile=str(record["profile"]),
-            text=str(record["text"]),
-            anchor=str(record["anchor"]),
-            chapter=str(record["chapter"]),
-        )
-
-
-# --------------------------------------------------------------------------- locating files
-
-
-def find_spec_dir() -> Path | None:
-    """Return the checkout's ``spec/`` directory, or None when running from an installed wheel."""
-    candidate = _PACKAGE_DIR.parent / "spec"
-    return candidate if (candidate / "00-introduction.md").is_file() else None
-
-
-def data_dir() -> Path:
-    """Return the packaged data directory (``conformance/data``)."""
-    return _PACKAGE_DIR / "data"
-
-
-def data_path(*parts: str) -> Path:
-    """Return a path inside the packaged data directory, e.g. ``data_path("schemas", "x.json")``."""
-    return data_dir().joinpath(*parts)
-
-
-def load_requirements() -> dict[str, Requirement]:
-    """Return every requirement of the spec by ID, in spec order.
-
-    Reads the packaged ``conformance/data/requirements.json`` (kept in sync with the spec by the
-    generator), falling back to ``spec/requirements.json`` in a checkout.
-    """
-    path = data_path("requirements.json")
-    if not path.is_file():
-        spec = find_spec_dir()
-        if spec is None:
-            raise FileNotFoundError("requirements.json is neither packaged nor in a checkout")
-        path = spec / "requirements.json"
-    records = json.loads(path.read_text(encoding="utf-8"))
-    reqs = (Requirement.from_json(r) for r in records)
-    return {r.id: r for r in reqs}
 
 
 # --------------------------------------------------------------------------- parsing

@@ -355,6 +355,9 @@ def _judge(
     ids = req_ids(item)
     result = CheckResult(nodeid=item.nodeid, reqs=ids, outcome="pass", duration_s=report.duration)
     state.results[item.nodeid] = result
+    result.measured = {  # what a check recorded with `record_property` (e.g. media rates)
+        str(k): str(v) for k, v in item.user_properties if k not in ("requirements", "levels")
+    }
     if report.passed:
         return
     if report.skipped:
@@ -468,6 +471,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             tr.write_line(f"WARN {' '.join(r.blamed or r.reqs)} {r.nodeid}")
             tr.write_line(f"     {r.message.splitlines()[0][:160] if r.message else ''}")
             tr.write_line(f"     reproduce: {r.repro}")
+    for r in results:
+        for name, value in r.measured.items():
+            tr.write_line(f"measured {name}: {value} ({r.nodeid.rsplit('::', 1)[-1]})")
     na = [r for r in results if r.outcome == "not-applicable"]
     if na:
         tr.write_line(f"not applicable ({len(na)}): " + "; ".join(sorted({r.message for r in na})))

@@ -142,10 +142,16 @@ class WebRTCSession:
 async def _wait_ready(
     conn: AsyncRealtimeConnection, session: WebRTCSession, timeout: float
 ) -> None:
-    first = await conn.recv(timeout=timeout)
-    if not isinstance(first, dict) or first.get("type") != "ready":
-        raise WebRTCError(f"expected a ready message first, got {first!r}")
-    await session.signal(first)
+    """Wait for `ready` (RT-RTC-002), skipping message types this client does not know."""
+    while True:
+        message = await conn.recv(timeout=timeout)
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "ready":
+            await session.signal(message)
+            return
+        if message is None or kind == "error":
+            raise WebRTCError(f"the session ended before ready: {message!r}")
+        # anything else before ready is not for this client (RT-RTC-005)
 
 
 @contextlib.asynccontextmanager

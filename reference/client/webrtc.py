@@ -7,7 +7,7 @@
         frame = await session.recv_frame(timeout=5)          # the server's returned frames
 
 Signaling runs over `realtime_async` (so tokens, keys and gateway paths work as for any realtime
-endpoint); media runs peer to peer on 127.0.0.1 only, with no ICE servers (RT-RTC-013). The
+endpoint); media runs peer to peer on 127.0.0.1 only, with no ICE servers (RT-CONF-032). The
 client offers after `ready` (RT-RTC-002), trickles its candidates and their end, applies the
 server's candidates (loopback only; before the answer they wait for it, RT-RTC-012), accepts
 `iceServers` or `ice_servers` (RT-RTC-006, recorded, never used on loopback) and ignores unknown

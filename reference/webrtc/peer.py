@@ -1,4 +1,4 @@
-"""A loopback-only aiortc peer connection (spec 11-webrtc, RT-RTC-013). Needs `[webrtc]`.
+"""A loopback-only aiortc peer connection (spec 11-webrtc, RT-CONF-032). Needs `[webrtc]`.
 
 aiortc asks aioice for the machine's addresses, and aioice leaves 127.0.0.1 out of them
 (`aioice.ice.get_host_addresses`) while offering every other interface, and aiortc's default

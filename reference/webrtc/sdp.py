@@ -1,10 +1,10 @@
-"""SDP and ICE-candidate text handling for loopback-only peers (spec 11-webrtc, RT-RTC-010..013).
+"""SDP and ICE-candidate text for loopback-only peers (spec 11: RT-RTC-010..012, RT-CONF-032).
 
 No aiortc here: the signaling rules work on plain strings, so the signaling-only endpoint and the
 tests use them without the `[webrtc]` extra. Candidates travel as trickled `icecandidate`
 messages, never inside a description (RT-RTC-011): `split_candidates` takes them out of an SDP
 that a peer library filled in, and `keep_loopback` drops every candidate whose address is not
-127.0.0.1, so media is never sent anywhere else (RT-RTC-013).
+127.0.0.1, so media is never sent anywhere else (RT-CONF-032).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def _messages(candidates: list[str], mid: str | None, index: int) -> list[dict[s
 
 
 def keep_loopback(sdp: str) -> str:
-    """The SDP without any candidate line whose address is not 127.0.0.1 (RT-RTC-013)."""
+    """The SDP without any candidate line whose address is not 127.0.0.1 (RT-CONF-032)."""
     kept = [
         line
         for line in _lines(sdp)

@@ -151,7 +151,7 @@ def test_descriptions_carry_no_candidates_and_every_candidate_is_loopback(
         candidate = message["candidate"]
         assert candidate["sdpMid"] == "0"
         assert candidate["sdpMLineIndex"] == 0
-        assert sdp.candidate_address(candidate["candidate"]) == "127.0.0.1"  # RT-RTC-013
+        assert sdp.candidate_address(candidate["candidate"]) == "127.0.0.1"  # RT-CONF-032
         assert " typ host" in candidate["candidate"]
     assert end == {"type": "icecandidate", "candidate": None}
     assert ours

@@ -38,7 +38,9 @@ async def recv(ws: ServerConnection, seen: list[Any]) -> Any:
     return value
 
 
-async def run_against(script: Script, client: Callable[[str], Awaitable[Any]]) -> tuple[Any, list[Any]]:
+async def run_against(
+    script: Script, client: Callable[[str], Awaitable[Any]]
+) -> tuple[Any, list[Any]]:
     seen: list[Any] = []
 
     async def handler(ws: ServerConnection) -> None:

@@ -22,6 +22,9 @@ from reference.webrtc import sdp
 
 #: Peer connection states after which no media flows again (chapter 11, end of session).
 ENDED_STATES = frozenset({"failed", "closed"})
+#: Remote candidates one peer takes (queued early ones included); more is a flood, refused so
+#: that a client cannot grow the ICE agent's check list or the early queue without bound.
+MAX_REMOTE_CANDIDATES = 64
 
 
 def gather_on_loopback(connection: Connection) -> None:
@@ -76,6 +79,7 @@ class LoopbackPeer:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.local_candidates: list[dict[str, Any]] = []
         self.ignored_candidates = 0
+        self.remote_candidates = 0
         self.has_remote = False
         self._early: list[Mapping[str, Any] | None] = []
         self._ended = asyncio.Event()
@@ -113,17 +117,24 @@ class LoopbackPeer:
         return text
 
     async def add_candidate(self, message: Mapping[str, Any] | None) -> bool:
-        """Apply one trickled candidate (None: end of candidates); False when it is ignored."""
+        """Apply one trickled candidate (None: end of candidates); False when it is ignored.
+
+        Ignored: a candidate that is not an ICE candidate attribute, one on an address other
+        than 127.0.0.1 (RT-CONF-032), and every one past MAX_REMOTE_CANDIDATES.
+        """
+        if message is not None:
+            text = message.get("candidate")
+            address = sdp.candidate_address(text) if isinstance(text, str) else None
+            self.remote_candidates += 1
+            if address != sdp.LOOPBACK or self.remote_candidates > MAX_REMOTE_CANDIDATES:
+                self.ignored_candidates += 1
+                return False
         if not self.has_remote:
             self._early.append(message)
             return True
         if message is None:
             await self.pc.addIceCandidate(None)
             return True
-        text = message.get("candidate")
-        if not isinstance(text, str) or not sdp.is_loopback(text):
-            self.ignored_candidates += 1
-            return False
         await self.pc.addIceCandidate(to_candidate(message))
         return True
 

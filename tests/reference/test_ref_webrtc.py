@@ -22,7 +22,7 @@ from reference.client import AsyncRealtimeConnection, realtime_async
 from reference.client.webrtc import FrameSource, WebRTCError, WebRTCSession, webrtc_connect
 from reference.webrtc import sdp, signaling
 from reference.webrtc.invert import invert_frame
-from reference.webrtc.peer import LoopbackPeer
+from reference.webrtc.peer import MAX_REMOTE_CANDIDATES, LoopbackPeer
 
 PATH = "/realtime/webrtc"
 TOLERANCE = 16  # VP8 at low bitrate moves flat colours by a few levels
@@ -279,3 +279,41 @@ def test_import_reference_client_does_not_import_aiortc() -> None:
         "assert 'aiortc' not in sys.modules and 'av' not in sys.modules, 'extra imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_unparsable_candidates_and_floods_are_dropped_without_a_reply(server: Running) -> None:
+    # Before the offer, so they would queue: at most MAX_REMOTE_CANDIDATES of them count, and
+    # neither junk nor the flood gets an output; the offer is then answered as usual.
+    async def scenario() -> dict[str, Any]:
+        peer = LoopbackPeer()
+        async with realtime_async(server.url, path=PATH) as conn:
+            assert await conn.recv(timeout=10) == {"type": "ready"}
+            await conn.send({"type": "icecandidate", "candidate": {"candidate": "junk"}})
+            flood = "candidate:1 1 udp 1 127.0.0.1 {} typ host"
+            for port in range(1000, 1000 + MAX_REMOTE_CANDIDATES + 50):
+                candidate = {"candidate": flood.format(port), "sdpMLineIndex": 0}
+                await conn.send({"type": "icecandidate", "candidate": candidate})
+            peer.pc.addTrack(FrameSource(Colours((1, 2, 3))))
+            await conn.send({"type": "offer", "sdp": await peer.set_local(peer.pc.createOffer)})
+            first = await conn.recv(timeout=10)
+        await peer.close()
+        return first
+
+    first = run(scenario())
+    assert first["type"] == "answer"
+
+
+def test_peer_counts_at_most_max_remote_candidates() -> None:
+    async def scenario() -> tuple[int, int]:
+        peer = LoopbackPeer()
+        used = 0
+        for port in range(2000, 2000 + MAX_REMOTE_CANDIDATES + 10):
+            text = f"candidate:1 1 udp 1 127.0.0.1 {port} typ host"
+            used += await peer.add_candidate({"candidate": text, "sdpMLineIndex": 0})
+        early = len(peer._early)
+        await peer.close()
+        return used, early
+
+    used, early = run(scenario())
+    assert used == MAX_REMOTE_CANDIDATES
+    assert early == MAX_REMOTE_CANDIDATES

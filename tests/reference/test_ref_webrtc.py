@@ -297,6 +297,7 @@ def test_unparsable_candidates_and_floods_are_dropped_without_a_reply(server: Ru
             await conn.send({"type": "offer", "sdp": await peer.set_local(peer.pc.createOffer)})
             first = await conn.recv(timeout=10)
         await peer.close()
+        assert isinstance(first, dict)
         return first
 
     first = run(scenario())

@@ -318,3 +318,38 @@ def test_peer_counts_at_most_max_remote_candidates() -> None:
     used, early = run(scenario())
     assert used == MAX_REMOTE_CANDIDATES
     assert early == MAX_REMOTE_CANDIDATES
+
+
+NO_EXTRA = (
+    "import sys\n"
+    "sys.modules['aiortc'] = None  # as if the [webrtc] extra were not installed\n"
+    "sys.modules['av'] = None\n"
+    "from reference.__main__ import main\n"
+    "sys.exit(main(['serve', '--host', '127.0.0.1', '--port', '0']))\n"
+)
+
+
+def test_without_the_extra_an_offer_gets_a_media_not_available_error() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", NO_EXTRA], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith("ws://"), proc.stderr.read() if proc.stderr else url
+
+        async def scenario() -> list[Any]:
+            async with realtime_async(url, path=PATH) as conn:
+                got = [await conn.recv(timeout=10)]
+                await conn.send({"type": "icecandidate", "candidate": None})
+                await conn.send({"type": "offer", "sdp": "v=0\r\n"})
+                got.append(await conn.recv(timeout=10))
+                return got
+
+        ready, reply = run(scenario())
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert ready == {"type": "ready"}
+    assert reply["type"] == "error"
+    assert "media is not available" in reply["error"]

@@ -204,3 +204,14 @@ def test_server_refuses_a_second_offer_and_keeps_the_media(target: Target, peer:
             reply = conn.recv_output(target.scale(5), schema=SIGNALING)
             assert reply.get("type") == "error", reply
         _expect_inverse(peer, target, COLOURS[1])
+
+
+@pytest.mark.req("RT-RTC-015")
+def test_server_closes_its_peer_when_the_session_ends(target: Target, peer: Any) -> None:
+    """Closing the signaling session ends the media: the server closes its peer connection."""
+    with target.connect(PATH) as conn:
+        _connect(conn, target, peer)
+        conn.close(1000)
+    state = peer.wait_state({"closed", "failed"}, target.scale(15))
+    with requirement("RT-RTC-015"):
+        assert state in ("closed", "failed"), f"the media connection is still {state}"

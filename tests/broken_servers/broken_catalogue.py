@@ -185,4 +185,5 @@ FAULTS = (
     ),
     fault("webrtc-ignore-candidates", must="RT-RTC-010", should="RT-RTC-012", features=WEBRTC),
     fault("webrtc-media-unchanged", must="RT-CONF-030", features=WEBRTC),
+    fault("webrtc-peer-outlives-session", must="RT-RTC-015", features=WEBRTC),
 )

@@ -22,7 +22,10 @@ FAULTS: dict[str, str] = {
     "webrtc-answer-before-offer": "a canned `answer` follows `ready` before any offer",
     "webrtc-ignore-candidates": "the client's trickled candidates are never applied",
     "webrtc-media-unchanged": "the returned video track carries the frames unchanged",
+    "webrtc-peer-outlives-session": "the peer connection stays up after the client's session ends",
 }
+#: Peers kept alive by `webrtc-peer-outlives-session` (never closed while the server runs).
+ORPHANS: list[Any] = []
 MEDIA = all(importlib.util.find_spec(name) is not None for name in ("aiortc", "av"))
 CANNED = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 POLL_S = 0.05  # how often the session looks at the peer's state between inputs
@@ -69,7 +72,9 @@ async def realtime_webrtc(conn: WsConnection, faults: frozenset[str]) -> None:
                     await session.output(reply)
     finally:
         inbox.stop()
-        if peer is not None:
+        if peer is not None and "webrtc-peer-outlives-session" in faults and inbox.closed:
+            ORPHANS.append(peer)
+        elif peer is not None:
             await peer.close()
 
 

@@ -353,3 +353,17 @@ def test_without_the_extra_an_offer_gets_a_media_not_available_error() -> None:
     assert ready == {"type": "ready"}
     assert reply["type"] == "error"
     assert "media is not available" in reply["error"]
+
+
+def test_closing_the_signaling_session_closes_the_servers_peer(server: Running) -> None:
+    async def scenario() -> str:
+        async with webrtc_connect(server.url, FrameSource(Colours((9, 9, 9)))) as session:
+            await session.recv_frame(timeout=10)
+            await session.conn.close()
+            for _ in range(100):
+                if session.peer.state in ("closed", "failed"):
+                    break
+                await asyncio.sleep(0.1)
+            return session.peer.state
+
+    assert run(scenario()) in ("closed", "failed")  # RT-RTC-015: the server closed its side

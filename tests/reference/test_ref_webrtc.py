@@ -367,3 +367,36 @@ def test_closing_the_signaling_session_closes_the_servers_peer(server: Running) 
             return session.peer.state
 
     assert run(scenario()) in ("closed", "failed")  # RT-RTC-015: the server closed its side
+
+
+def test_returned_track_sends_the_newest_frame_and_drops_stale_ones() -> None:
+    # RT-CONF-031: a sender slower than the source gets the newest frame, never a queue.
+    from aiortc import MediaStreamTrack
+
+    from reference.webrtc.invert import InvertedTrack
+
+    class Burst(MediaStreamTrack):
+        kind = "video"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.made = 0
+
+        async def recv(self) -> VideoFrame:
+            if self.made >= 10:
+                await asyncio.sleep(3600)  # the burst is over; the source stays open
+            frame = solid((self.made, 0, 0), 16, 16)
+            frame.pts = self.made
+            self.made += 1
+            return frame
+
+    async def scenario() -> tuple[int | None, int, int]:
+        track = InvertedTrack(Burst())
+        for _ in range(50):  # let the pump read the whole burst before anyone asks
+            await asyncio.sleep(0)
+        frame = await track.recv()
+        track.stop()
+        return frame.pts, track.received, track.dropped
+
+    pts, received, dropped = run(scenario())
+    assert (pts, received, dropped) == (9, 10, 9)

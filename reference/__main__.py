@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
         "--transport",
         choices=["websockets", "websockets-uvloop"],
         default="websockets",
-        help="event loop under the websockets sans-I/O core (uvloop is optional)",
+        help="event loop under the sans-I/O core (uvloop is optional)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 from websockets.asyncio.client import connect as async_connect
 from websockets.sync.client import connect as sync_connect
@@ -80,6 +81,17 @@ async def _credentials_async(
     return token, key
 
 
+def _connect_args(url: str, key: str | None, open_timeout: float) -> dict[str, Any]:
+    """websockets' connect options, the same for every opener (compression off, no size limit)."""
+    return {
+        "uri": url,
+        "additional_headers": auth_headers(key),
+        "compression": None,
+        "max_size": MAX_SIZE,
+        "open_timeout": open_timeout,
+    }
+
+
 @contextlib.contextmanager
 def realtime(
     target: str,
@@ -110,13 +122,7 @@ def realtime(
     token, key = _credentials(target, token, key, rest_url, use_jwt)
     url = build_url(target, path=path, base_url=base_url, token=token, max_buffering=max_buffering)
     try:
-        ws = sync_connect(
-            url,
-            additional_headers=auth_headers(key),
-            compression=None,
-            max_size=MAX_SIZE,
-            open_timeout=open_timeout,
-        )
+        ws = sync_connect(**_connect_args(url, key, open_timeout))
     except Exception as exc:
         raise connect_error(url, exc) from exc
     with ws:  # websockets 17 wants its sync connections used as context managers
@@ -140,13 +146,7 @@ async def realtime_async(
     token, key = await _credentials_async(target, token, key, rest_url, use_jwt)
     url = build_url(target, path=path, base_url=base_url, token=token, max_buffering=max_buffering)
     try:
-        ws = await async_connect(
-            url,
-            additional_headers=auth_headers(key),
-            compression=None,
-            max_size=MAX_SIZE,
-            open_timeout=open_timeout,
-        )
+        ws = await async_connect(**_connect_args(url, key, open_timeout))
     except Exception as exc:
         raise connect_error(url, exc) from exc
     try:
@@ -171,13 +171,7 @@ def ws_connect(
     token, key = _credentials(target, token, key, rest_url, use_jwt)
     url = build_url(target, default_path="", path=path, base_url=base_url, token=token)
     try:
-        ws = sync_connect(
-            url,
-            additional_headers=auth_headers(key),
-            compression=None,
-            max_size=MAX_SIZE,
-            open_timeout=open_timeout,
-        )
+        ws = sync_connect(**_connect_args(url, key, open_timeout))
     except Exception as exc:
         raise connect_error(url, exc) from exc
     with ws:

@@ -15,8 +15,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.sync.client import ClientConnection as SyncClientConnection
 
-from reference.core.codec import decode_output, encode
-from reference.core.frames import ErrorFrame, parse_text
+from reference.core.client import ClientEvent, ClientSession, Ended, Failed, Output
 
 #: Outputs of at least 16 MiB should be accepted (RT-TRANS-045/046); the client sets no limit.
 MAX_SIZE = None
@@ -67,26 +66,30 @@ def connect_error(url: str, exc: BaseException) -> Exception:
     return exc if isinstance(exc, Exception) else RuntimeError(str(exc))
 
 
-def _classify(message: bytes | str) -> tuple[Any, ErrorFrame | None]:
-    """(output, None) for data; (None, frame) for an error frame; (None, None) to skip."""
-    if isinstance(message, bytes):
-        return decode_output(message), None
-    frame = parse_text(message)
-    if isinstance(frame, ErrorFrame):
-        return None, frame
-    return None, None  # x-fal-message, unknown type, not JSON: ignored (RT-CTRL-031/032)
+def _result(event: ClientEvent) -> Any:
+    """The value `recv()` returns for an event of the core session, or the error it raises."""
+    if isinstance(event, Output):
+        return event.value
+    if isinstance(event, Failed):
+        raise RealtimeError(event.code, event.reason, event.payload)
+    return None
 
 
 class AsyncRealtimeConnection:
-    """One realtime session (asyncio)."""
+    """One realtime session (asyncio) over the core's `ClientSession`."""
 
     def __init__(self, websocket: ClientConnection) -> None:
         self.websocket = websocket
-        self.ended = False
+        self.session = ClientSession()
+
+    @property
+    def ended(self) -> bool:
+        """Whether the session ended (TIMEOUT frame or close)."""
+        return self.session.ended
 
     async def send(self, value: dict[str, Any]) -> None:
         """Send one input map (msgpack, binary frame)."""
-        await self.websocket.send(encode(value))
+        await self.websocket.send(self.session.input_bytes(value))
 
     async def send_raw(self, data: bytes | str) -> None:
         """Send a frame as is (tests of the server's validation)."""
@@ -94,42 +97,40 @@ class AsyncRealtimeConnection:
 
     async def recv(self, timeout: float | None = None) -> Any:
         """The next output; None once the session ended (TIMEOUT frame or clean close)."""
-        if self.ended:
-            return None
-        while True:
+        session = self.session
+        event: ClientEvent | None = Ended() if session.ended else None
+        while event is None:
             try:
                 message = await asyncio.wait_for(self.websocket.recv(), timeout)
             except TimeoutError:
                 raise timeout_error(timeout or 0.0) from None
             except websockets.ConnectionClosedOK:
-                self.ended = True
-                return None
+                event = session.receive_closed(True, "")
             except websockets.ConnectionClosedError as exc:
-                self.ended = True
-                raise RealtimeError("CONNECTION_CLOSED", str(exc)) from None
-            output, frame = _classify(message)
-            if frame is not None:
-                if frame.ends_session:
-                    self.ended = True
-                    return None
-                raise RealtimeError(frame.code, frame.reason, frame.payload)
-            if output is not None or isinstance(message, bytes):
-                return output
+                event = session.receive_closed(False, str(exc))
+            else:
+                event = session.receive_message(message)
+        return _result(event)
 
     async def close(self) -> None:
         await self.websocket.close()
 
 
 class RealtimeConnection:
-    """One realtime session (blocking)."""
+    """One realtime session (blocking) over the core's `ClientSession`."""
 
     def __init__(self, websocket: SyncClientConnection) -> None:
         self.websocket = websocket
-        self.ended = False
+        self.session = ClientSession()
+
+    @property
+    def ended(self) -> bool:
+        """Whether the session ended (TIMEOUT frame or close)."""
+        return self.session.ended
 
     def send(self, value: dict[str, Any]) -> None:
         """Send one input map (msgpack, binary frame)."""
-        self.websocket.send(encode(value))
+        self.websocket.send(self.session.input_bytes(value))
 
     def send_raw(self, data: bytes | str) -> None:
         """Send a frame as is (tests of the server's validation)."""
@@ -137,27 +138,20 @@ class RealtimeConnection:
 
     def recv(self, timeout: float | None = None) -> Any:
         """The next output; None once the session ended (TIMEOUT frame or clean close)."""
-        if self.ended:
-            return None
-        while True:
+        session = self.session
+        event: ClientEvent | None = Ended() if session.ended else None
+        while event is None:
             try:
                 message = self.websocket.recv(timeout)
             except TimeoutError:
                 raise timeout_error(timeout or 0.0) from None
             except websockets.ConnectionClosedOK:
-                self.ended = True
-                return None
+                event = session.receive_closed(True, "")
             except websockets.ConnectionClosedError as exc:
-                self.ended = True
-                raise RealtimeError("CONNECTION_CLOSED", str(exc)) from None
-            output, frame = _classify(message)
-            if frame is not None:
-                if frame.ends_session:
-                    self.ended = True
-                    return None
-                raise RealtimeError(frame.code, frame.reason, frame.payload)
-            if output is not None or isinstance(message, bytes):
-                return output
+                event = session.receive_closed(False, str(exc))
+            else:
+                event = session.receive_message(message)
+        return _result(event)
 
     def close(self) -> None:
         self.websocket.close()

@@ -1,31 +1,6 @@
-"""Sans-I/O core shared by the reference server and client (no sockets, no clocks)."""
+"""The sans-I/O core shared by the reference server and client: no sockets, no clocks.
 
-from reference.core.codec import MAX_DEPTH, Encoder, ProfileError, decode_input, encode
-from reference.core.frames import CloseCode, ErrorCode, ErrorFrame, error_frame, parse_text
-from reference.core.session import (
-    InvalidInput,
-    Mode,
-    Rejected,
-    Session,
-    SessionConfig,
-    State,
-)
-
-__all__ = [
-    "MAX_DEPTH",
-    "CloseCode",
-    "Encoder",
-    "ErrorCode",
-    "ErrorFrame",
-    "InvalidInput",
-    "Mode",
-    "ProfileError",
-    "Rejected",
-    "Session",
-    "SessionConfig",
-    "State",
-    "decode_input",
-    "encode",
-    "error_frame",
-    "parse_text",
-]
+`codec` (msgpack profile), `frames` (control frames), `wsframes` and `websocket` (RFC 6455
+bytes), `inputs` (the pending-input queue), `session` (the server's session, spec 6.1) and
+`client` (the client's session rules). Import the submodules.
+"""

@@ -100,3 +100,9 @@ def parse_text(text: str) -> ErrorFrame | OtherText:
             obj,
         )
     return OtherText(text)
+
+
+def describe(exc: BaseException) -> str:
+    """A short reason for an error frame: the message, else the exception's class name."""
+    text = str(exc)
+    return text if text else type(exc).__name__

@@ -1,29 +1,27 @@
-"""Session rules of a realtime endpoint (spec chapters 06-lifecycle, 07-flow-control, 08-streaming).
+"""One realtime session from the 101 to the end, without I/O (spec 06-lifecycle, 07, 08).
 
-A `Session` is a sans-I/O state machine: the I/O layer feeds it received messages and the
-current time, asks it for the next unit of work (a batch of inputs or a rejection to report)
-and for the session's end. It never touches a socket and never reads a clock.
-
-Rules it encodes:
-- queueing: unbounded FIFO by default; `buffering=N` keeps the N latest pending inputs and
-  drops the oldest (latest wins);
-- batching: up to `max_batch_size` consecutive pending inputs form one unit of work;
-- ordering: a rejected input becomes an item in the same queue, so the outputs of inputs
-  accepted before it are delivered before its error frame (robust profile);
-- session timeout: the time since the last received message; when it passes, the session
-  drains (queued work is still served) and then ends with TIMEOUT;
-- server-streaming: one input per connection; later inputs are each rejected after the stream.
+`Session` takes bytes and times in and gives work and bytes out, as h11 and wsproto do. The
+I/O layer feeds it received bytes (`receive_data`) and the time (`tick`), asks it for the
+next unit of work (`next_work`), reports what the handler did (`output`, `handler_failed`,
+`stream_finished`) and writes `data_to_send()`. The session owns every rule on the wire:
+rejections become INVALID_INPUT frames in input order, handler failures INTERNAL_ERROR,
+the idle timeout drains owed work and then sends TIMEOUT and close 1000, a finished server
+stream lingers briefly so inputs already in flight get their error frame. State names are
+the spec's (6.1); `TRANSITIONS` is that table.
 """
 
 from __future__ import annotations
 
 import enum
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from reference.core.codec import ProfileError, decode_input
+from reference.core.codec import Encoder, ProfileError, decode_input
+from reference.core.frames import TIMEOUT_REASON, CloseCode, ErrorCode, describe, error_frame
+from reference.core.inputs import MAX_PENDING, InputQueue, Rejected
+from reference.core.websocket import CloseReceived, WebSocketEndpoint
+from reference.core.wsframes import MAX_MESSAGE
 
 
 class Mode(enum.Enum):
@@ -36,37 +34,46 @@ class Mode(enum.Enum):
 
 
 class State(enum.Enum):
-    """Where a session is in its life."""
+    """The session states of spec 6.1."""
 
-    OPEN = "open"  # accepting inputs
-    STREAMING = "streaming"  # server-streaming: the one input is taken
-    DRAINING = "draining"  # no more inputs; queued work is finished, then TIMEOUT
-    CLOSED = "closed"
+    CONNECTING = "CONNECTING"
+    OPEN = "OPEN"
+    ENDING = "ENDING"
+    CLOSING = "CLOSING"
+    CLOSED = "CLOSED"
 
 
 class Event(enum.Enum):
-    """What can happen to a session (the columns of the transition table)."""
+    """What moves a session between states (the "Leaves to" column of spec 6.1)."""
 
-    INPUT = "input"  # an input was accepted
-    FIRST_STREAM_INPUT = "first_stream_input"  # server-streaming took its one input
-    IDLE_TIMEOUT = "idle_timeout"
-    INPUT_CLOSED = "input_closed"  # no more inputs can arrive (client-streaming iterator end)
-    END = "end"  # the I/O layer sent the end of the session
-    CLOSED_BY_PEER = "closed_by_peer"
+    ACCEPTED = "101 sent"
+    REFUSED = "refused with an HTTP status"
+    IDLE_TIMEOUT = "idle timeout"
+    STREAM_FINISHED = "stream finished"
+    HANDLER_FAILED = "fatal error"
+    CLOSE_RECEIVED = "close frame received"
+    CLOSE_SENT = "close frame sent (1001, 1002, 1007, 1008, 1009)"
+    END_SENT = "close 1000 sent after the final error frame"
+    HANDSHAKE_DONE = "closing handshake done"
+    CONNECTION_LOST = "connection lost"
 
 
-# The readable transition table; a pair that is absent leaves the state unchanged.
+#: Spec 6.1 as a table; an absent pair leaves the state unchanged.
 TRANSITIONS: dict[tuple[State, Event], State] = {
-    (State.OPEN, Event.FIRST_STREAM_INPUT): State.STREAMING,
-    (State.OPEN, Event.IDLE_TIMEOUT): State.DRAINING,
-    (State.OPEN, Event.INPUT_CLOSED): State.DRAINING,
-    (State.STREAMING, Event.INPUT_CLOSED): State.DRAINING,
-    (State.OPEN, Event.END): State.CLOSED,
-    (State.STREAMING, Event.END): State.CLOSED,
-    (State.DRAINING, Event.END): State.CLOSED,
-    (State.OPEN, Event.CLOSED_BY_PEER): State.CLOSED,
-    (State.STREAMING, Event.CLOSED_BY_PEER): State.CLOSED,
-    (State.DRAINING, Event.CLOSED_BY_PEER): State.CLOSED,
+    (State.CONNECTING, Event.ACCEPTED): State.OPEN,
+    (State.CONNECTING, Event.REFUSED): State.CLOSED,
+    (State.OPEN, Event.IDLE_TIMEOUT): State.ENDING,  # RT-LIFE-001
+    (State.OPEN, Event.STREAM_FINISHED): State.ENDING,  # RT-STREAM-003
+    (State.OPEN, Event.HANDLER_FAILED): State.ENDING,  # RT-STREAM-007
+    (State.OPEN, Event.CLOSE_RECEIVED): State.CLOSING,  # RT-LIFE-024
+    (State.OPEN, Event.CLOSE_SENT): State.CLOSING,  # RT-LIFE-021/022, RT-TRANS-044
+    (State.OPEN, Event.CONNECTION_LOST): State.CLOSED,
+    (State.ENDING, Event.END_SENT): State.CLOSING,  # RT-CTRL-017, RT-LIFE-020
+    (State.ENDING, Event.CLOSE_RECEIVED): State.CLOSING,
+    (State.ENDING, Event.CLOSE_SENT): State.CLOSING,
+    (State.ENDING, Event.CONNECTION_LOST): State.CLOSED,
+    (State.CLOSING, Event.HANDSHAKE_DONE): State.CLOSED,
+    (State.CLOSING, Event.CONNECTION_LOST): State.CLOSED,
 }
 
 
@@ -91,10 +98,14 @@ class SessionConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class Rejected:
-    """An input the session refused; reported as an INVALID_INPUT error frame in order."""
+class Limits:
+    """Resource limits of one session; the seam for configurable limits."""
 
-    reason: str
+    max_message: int = MAX_MESSAGE  # RT-TRANS-042/044
+    max_pending: int = MAX_PENDING  # RT-FLOW-021
+    #: How long a finished server stream waits for inputs already in flight, so each gets
+    #: its INVALID_INPUT before the end (RT-STREAM-003) instead of vanishing.
+    stream_linger: float = 0.02
 
 
 class InvalidInput(ValueError):
@@ -106,6 +117,7 @@ class InvalidInput(ValueError):
 
 
 Validator = Callable[[dict[str, Any]], Any]
+OutputEncoder = Callable[[Any], bytes]
 
 TEXT_REJECTED = "text frames are not inputs; send each input as a binary msgpack map"
 EXTRA_STREAM_INPUT = (
@@ -113,142 +125,217 @@ EXTRA_STREAM_INPUT = (
     "open a new connection for the next input"
 )
 DRAINING_INPUT = "the session is ending (idle timeout); reconnect and send the input again"
+ENDED_BEFORE_SERVED = "the session ended before this input was served; send it on a new connection"
 
 
 class Session:
-    """The rules of one realtime session, fed with messages and times by the I/O layer."""
-
-    __slots__ = ("_deadline", "_inputs", "_last_input", "_queue", "_validate", "config", "state")
+    """The rules of one realtime session, fed with bytes and times by the I/O layer."""
 
     def __init__(
-        self, config: SessionConfig, validate: Validator | None = None, now: float = 0.0
+        self,
+        config: SessionConfig,
+        validate: Validator | None = None,
+        encode_output: OutputEncoder | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.config = config
-        self.state = State.OPEN
+        self.limits = limits or Limits()
+        self.state = State.CONNECTING
         self._validate = validate
-        self._queue: deque[Any] = deque()  # validated inputs and Rejected items, in order
-        self._inputs = 0  # how many queue items are inputs (for latest-wins buffering)
-        self._last_input = now
+        self._encode = encode_output or Encoder().encode
+        self._ws = WebSocketEndpoint(self.limits.max_message)
+        self._queue = InputQueue(config.buffering, self.limits.max_pending)
+        self._last_input = 0.0
+        self._stream_taken = False  # server-streaming: the one input is taken
+        self._linger_until: float | None = None
 
     def _fire(self, event: Event) -> None:
         self.state = TRANSITIONS.get((self.state, event), self.state)
 
-    # -- inbound ---------------------------------------------------------------------
+    # -- opening -----------------------------------------------------------------------
+    def accept(self, now: float) -> None:
+        """The 101 was sent: the session is OPEN and its idle timer starts (RT-LIFE-001)."""
+        self._last_input = now
+        self._fire(Event.ACCEPTED)
+
+    def refuse(self) -> None:
+        """The handshake was refused with an HTTP status; no session took place."""
+        self._fire(Event.REFUSED)
+
+    # -- inbound -----------------------------------------------------------------------
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Feed received bytes: inputs are queued, control frames answered, errors closed."""
+        for item in self._ws.receive_data(data):
+            if type(item) is bytes:
+                self.receive_binary(item, now)
+            elif type(item) is str:
+                self.receive_text(item, now)
+            elif isinstance(item, CloseReceived):
+                self._closed_by_peer()
+        if self._ws.close_sent and self.state in (State.OPEN, State.ENDING):
+            self._fire(Event.CLOSE_SENT)  # a framing error: 1002, 1007 or 1009
+
     def receive_binary(self, data: bytes, now: float) -> None:
         """Decode, validate and queue one binary message (an input or a rejection)."""
         self._last_input = now
         state = self.state
-        if state is not State.OPEN:
-            if state is not State.CLOSED:
-                reason = EXTRA_STREAM_INPUT if state is State.STREAMING else DRAINING_INPUT
-                self._queue.append(Rejected(reason))
+        if state is not State.OPEN or self._stream_taken:
+            if state is State.ENDING or (state is State.OPEN and self._stream_taken):
+                reason = EXTRA_STREAM_INPUT if self._stream_taken else DRAINING_INPUT
+                self._queue.add_rejection(reason)
             return
         try:
             value: Any = decode_input(data)
             if self._validate is not None:
                 value = self._validate(value)
         except (ProfileError, InvalidInput) as exc:
-            self._queue.append(Rejected(exc.reason))
+            self._queue.add_rejection(exc.reason)
             return
         except Exception:  # a validator bug must not end the session
-            self._queue.append(Rejected("the input failed validation"))
+            self._queue.add_rejection("the input failed validation")
             return
-        self._queue.append(value)
-        self._inputs += 1
-        buffering = self.config.buffering
-        # RT-FLOW-003: latest wins; RT-FLOW-004: a dropped input gets no error frame.
-        if buffering is not None and self._inputs > buffering:
-            self._drop_oldest_input()
+        self._queue.add_input(value)
 
     def receive_text(self, text: str, now: float) -> None:
         """A text frame on a realtime endpoint is a rejected input (RT-MSG-011)."""
         self._last_input = now
-        if self.state is not State.CLOSED:
-            self._queue.append(Rejected(TEXT_REJECTED))
+        if self.state in (State.OPEN, State.ENDING):
+            self._queue.add_rejection(TEXT_REJECTED)
 
-    def _drop_oldest_input(self) -> None:
-        for i, item in enumerate(self._queue):
-            if type(item) is not Rejected:
-                del self._queue[i]
-                self._inputs -= 1
-                return
+    def _closed_by_peer(self) -> None:
+        """The client closed: answered already; pending work is discarded (RT-LIFE-025)."""
+        self._queue.clear()
+        self._fire(Event.CLOSE_RECEIVED)
+        self._fire(Event.HANDSHAKE_DONE)
 
-    # -- work ------------------------------------------------------------------------
-    def next_work(self) -> list[Any] | Rejected | None:
-        """Take the next unit of work: a batch of inputs, a rejection, or None (nothing yet)."""
-        queue = self._queue
-        if not queue:
-            return None
-        first = queue.popleft()
-        if type(first) is Rejected:
-            return first
-        self._inputs -= 1
-        batch = [first]
-        if self.config.mode is Mode.SERVER_STREAMING:
-            self._fire(Event.FIRST_STREAM_INPUT)
-            self._reject_queued_inputs()
-            return batch
-        limit = self.config.max_batch_size
-        while len(batch) < limit and queue and type(queue[0]) is not Rejected:
-            nxt = queue[0]
-            can_batch = getattr(first, "can_batch", None)
-            if can_batch is not None and not can_batch(nxt, len(batch)):
-                break
-            batch.append(queue.popleft())
-            self._inputs -= 1
-        return batch
+    def receive_eof(self) -> None:
+        """The client half-closed TCP: nothing more will arrive."""
+        self._ws.receive_eof()
+        self.connection_lost()
 
-    def _reject_queued_inputs(self) -> None:
-        """Inputs behind a server-streaming input are each rejected (RT-STREAM-002/003)."""
-        self._queue = deque(
-            item if type(item) is Rejected else Rejected(EXTRA_STREAM_INPUT) for item in self._queue
-        )
-        self._inputs = 0
+    def connection_lost(self) -> None:
+        """TCP is gone: discard pending inputs and outputs."""
+        self._queue.clear()
+        self._fire(Event.CONNECTION_LOST)
+
+    @property
+    def reading_held(self) -> bool:
+        """Whether the I/O layer should stop reading (too many inputs wait, RT-FLOW-021)."""
+        return self._queue.held
 
     @property
     def pending(self) -> int:
         """Items waiting (inputs and rejections)."""
         return len(self._queue)
 
-    @property
-    def has_work(self) -> bool:
-        """Whether `next_work` would return something."""
-        return bool(self._queue)
+    # -- work --------------------------------------------------------------------------
+    def next_work(self) -> list[Any] | None:
+        """The next batch of inputs for the handler, or None: nothing to do now.
 
-    # -- time ------------------------------------------------------------------------
+        Rejections at the head of the queue are sent as INVALID_INPUT on the way, so every
+        error frame follows the outputs of the inputs before it (RT-CTRL-011, RT-ERR-004).
+        None with `inputs_done` set means no more work will come.
+        """
+        queue = self._queue
+        while (rejected := queue.take_rejection()) is not None:
+            self._send_error(ErrorCode.INVALID_INPUT, rejected.reason)
+        if self._stream_taken or self.state not in (State.OPEN, State.ENDING):
+            return None
+        if self.config.mode is Mode.SERVER_STREAMING:
+            batch = queue.take_batch(1)
+            if batch:
+                self._stream_taken = True  # RT-STREAM-002: one input per connection
+                queue.reject_inputs(EXTRA_STREAM_INPUT)
+            return batch or None
+        return queue.take_batch(self.config.max_batch_size) or None
+
+    @property
+    def inputs_done(self) -> bool:
+        """No input will be served any more (the session is ending or closed)."""
+        state = self.state
+        return state is not State.OPEN and (state is not State.ENDING or not self._queue)
+
+    def output(self, value: Any) -> None:
+        """Send one output of the handler (msgpack, binary frame); raises if it cannot encode."""
+        data = self._encode(value)
+        self._ws.send_binary(data)
+
+    def handler_failed(self, exc: BaseException) -> None:
+        """The handler raised (or its output did not encode).
+
+        Unary: this input gets INTERNAL_ERROR and the session goes on (RT-CTRL-015/016).
+        Streaming: INTERNAL_ERROR, then the session ends with close 1000 (RT-STREAM-007).
+        """
+        self._send_error(ErrorCode.INTERNAL_ERROR, describe(exc))
+        if self.config.mode is not Mode.UNARY and self.state in (State.OPEN, State.ENDING):
+            self._fire(Event.HANDLER_FAILED)
+            self._end(send_timeout=False)
+
+    def stream_finished(self, now: float) -> None:
+        """The streaming handler returned; end the session (TIMEOUT, close 1000).
+
+        A server stream first lingers for `stream_linger` so inputs already on the wire are
+        each rejected before the end (RT-STREAM-003); `tick` ends it afterwards.
+        """
+        if self.config.mode is Mode.SERVER_STREAMING and self._stream_taken:
+            self._linger_until = now + self.limits.stream_linger
+            return
+        self._fire(Event.STREAM_FINISHED)
+        self.end()
+
+    def end(self) -> None:
+        """End normally: owed rejections, TIMEOUT, close 1000 (RT-CTRL-017, RT-LIFE-020)."""
+        if self.state in (State.OPEN, State.ENDING):
+            self._fire(Event.STREAM_FINISHED)
+            self._end(send_timeout=True)
+
+    def _end(self, *, send_timeout: bool) -> None:
+        for item in self._queue.take_all():
+            reason = item.reason if type(item) is Rejected else ENDED_BEFORE_SERVED
+            self._send_error(ErrorCode.INVALID_INPUT, reason)
+        if send_timeout:
+            self._send_error(ErrorCode.TIMEOUT, TIMEOUT_REASON)
+        self._ws.send_close(CloseCode.NORMAL)
+        self._fire(Event.END_SENT)
+
+    def shutdown(self) -> None:
+        """The server is stopping: close with 1001 (RT-LIFE-021)."""
+        if self.state in (State.OPEN, State.ENDING):
+            self._ws.send_close(CloseCode.GOING_AWAY, "server shutdown")
+            self._fire(Event.CLOSE_SENT)
+
+    # -- time --------------------------------------------------------------------------
     def deadline(self) -> float | None:
-        """When the idle timeout passes if no message arrives (None: never)."""
+        """When `tick` has something to do (idle timeout or end of a linger), or None."""
+        if self.state is not State.OPEN:
+            return None
+        if self._linger_until is not None:
+            return self._linger_until
         timeout = self.config.session_timeout
-        if timeout is None or self.state is not State.OPEN:
+        if timeout is None or self._stream_taken:
             return None
         return self._last_input + timeout
 
-    def check_timeout(self, now: float) -> float | None:
-        """Apply the idle timeout at time `now`; return the next deadline to check, if any."""
+    def tick(self, now: float) -> None:
+        """Apply the time: the idle timeout (RT-LIFE-001) or the end of a stream's linger."""
         deadline = self.deadline()
-        if deadline is None:
-            return None
-        if now < deadline:
-            return deadline
-        self._fire(Event.IDLE_TIMEOUT)
-        return None
+        if deadline is None or now < deadline:
+            return
+        if self._linger_until is not None:
+            self._fire(Event.STREAM_FINISHED)
+            self._end(send_timeout=True)
+        else:
+            self._fire(Event.IDLE_TIMEOUT)  # queued work is still served (RT-LIFE-002)
 
-    # -- end -------------------------------------------------------------------------
-    def close_input(self) -> None:
-        """No more inputs will be taken (streaming input ended)."""
-        self._fire(Event.INPUT_CLOSED)
+    # -- outbound ----------------------------------------------------------------------
+    def _send_error(self, code: str, reason: str) -> None:
+        self._ws.send_text(error_frame(code, reason))
 
     @property
-    def finished(self) -> bool:
-        """Draining and nothing left to do: time to send TIMEOUT and close."""
-        return self.state is State.DRAINING and not self._queue
+    def close_sent(self) -> bool:
+        """Our close frame is out: the I/O layer bounds the wait for the peer's answer."""
+        return self._ws.close_sent
 
-    def end(self) -> None:
-        """The I/O layer sent the session's end (TIMEOUT + 1000, or an error + 1000)."""
-        self._fire(Event.END)
-
-    def peer_closed(self) -> None:
-        """The client closed; pending work is discarded."""
-        self._fire(Event.CLOSED_BY_PEER)
-        self._queue.clear()
-        self._inputs = 0
+    def data_to_send(self) -> list[bytes]:
+        """Bytes to write, in order; an empty chunk means half-close TCP."""
+        return self._ws.data_to_send()

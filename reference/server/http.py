@@ -5,7 +5,8 @@ and the reference answers `POST /` and `GET /health` on the WebSocket port. Meas
 (100-byte-class requests, CPython 3.11): httptools parses an upgrade request in 5 us, h11 in
 75 us, and `websockets`' own handshake (parse + accept + response) costs 178 us. httptools is
 the C parser uvicorn uses; after parsing we hand the request to `websockets`' sans-I/O
-`ServerProtocol.accept`, so the handshake rules and all framing stay `websockets`'.
+`ServerProtocol.accept`, so the handshake rules stay `websockets`'; frames after the 101 are
+the core's (`reference/core/websocket.py`).
 """
 
 from __future__ import annotations

@@ -13,15 +13,13 @@ import asyncio
 import functools
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pydantic
 
 from reference.app import to_output
 from reference.server.http import Request, response
-
-if TYPE_CHECKING:
-    from reference.server.serve import ServerState
+from reference.server.state import ServerState
 
 log = logging.getLogger("reference.server")
 

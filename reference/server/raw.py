@@ -14,14 +14,13 @@ import asyncio
 import json
 import logging
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from reference.core.frames import CloseCode
-from reference.server.http import response
-
-if TYPE_CHECKING:
-    from reference.server.connection import Connection
-    from reference.server.http import Request, Route
+from reference.core.websocket import CloseReceived, WebSocketEndpoint
+from reference.server.channel import Channel
+from reference.server.http import Request, response
 
 log = logging.getLogger("reference.server")
 
@@ -37,8 +36,9 @@ class WebSocketDisconnect(Exception):
 class WebSocket:
     """The connection a raw endpoint handler talks to."""
 
-    def __init__(self, conn: Connection, request: Request, reply: bytes) -> None:
-        self._conn = conn
+    def __init__(self, channel: Channel, request: Request, reply: bytes) -> None:
+        self._channel = channel
+        self._endpoint = WebSocketEndpoint()
         self._reply = reply
         self.path = request.path
         self.query_params = request.query
@@ -50,9 +50,9 @@ class WebSocket:
 
     async def accept(self) -> None:
         """Complete the handshake (send 101 Switching Protocols)."""
-        if not self.accepted and self._conn.transport is not None and not self._conn.closed:
+        if not self.accepted and not self._channel.closed:
             self.accepted = True
-            self._conn.transport.write(self._reply)
+            self._channel.write([self._reply])
 
     async def receive(self) -> bytes | str:
         """The next message: `str` for a text frame, `bytes` for a binary frame."""
@@ -79,40 +79,66 @@ class WebSocket:
         return message
 
     def _check_open(self) -> None:
-        if self.closed or self._conn.closed:
+        if self.closed or self._channel.closed:
             raise WebSocketDisconnect(CloseCode.NORMAL)
         if not self.accepted:
             raise RuntimeError("call `await websocket.accept()` before sending")
 
     async def send_text(self, text: str) -> None:
         self._check_open()
-        self._conn.send_text(text)
-        await self._conn.drain()
+        self._endpoint.send_text(text)
+        await self._flushed()
 
     async def send_bytes(self, data: bytes) -> None:
         self._check_open()
-        self._conn.send_binary(data)
-        await self._conn.drain()
+        self._endpoint.send_binary(data)
+        await self._flushed()
 
     async def send_json(self, value: Any) -> None:
         await self.send_text(json.dumps(value, separators=(",", ":")))
 
     async def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
         """Close with `code`; before `accept()` this refuses the handshake with 403."""
+        self.close_now(code, reason)
+
+    def close_now(self, code: int, reason: str = "") -> None:
+        """`close` without awaiting (the driver's 1011 after a failure, 1001 on shutdown)."""
         if self.closed:
             return
         self.closed = True
         if not self.accepted:
-            self._conn._write_close(response(403, {"detail": "refused"}, keep_alive=False))
+            self._channel.refuse(response(403, {"detail": "refused"}, keep_alive=False))
             return
-        self._conn.close(code, reason)
+        self._endpoint.send_close(code, reason)
+        self.flush()
 
-    # -- from the driver ------------------------------------------------------------------
-    def _deliver(self, message: bytes | str) -> None:
-        self._inbox.append(message)
+    # -- bytes in and out ---------------------------------------------------------------
+    def flush(self) -> None:
+        """The one output path: write what the endpoint produced."""
+        chunks = self._endpoint.data_to_send()
+        if chunks:
+            self._channel.write(chunks)
+        if self._endpoint.close_sent:
+            self._channel.expect_close()
+
+    async def _flushed(self) -> None:
+        self.flush()
+        await self._channel.drain()
+
+    def data_received(self, data: bytes) -> None:
+        """Bytes from the peer: queue messages; a close (or framing error) ends the inbox."""
+        for item in self._endpoint.receive_data(data):
+            if isinstance(item, CloseReceived):
+                self.gone()
+            else:
+                self._inbox.append(item)
+        if self._endpoint.close_sent:
+            self.closed = True
+        self.flush()
         self._wake()
 
-    def _gone(self) -> None:
+    def gone(self) -> None:
+        """The client closed or left; `receive` raises `WebSocketDisconnect` once empty."""
         self.closed = True
         self._wake()
 
@@ -124,37 +150,45 @@ class WebSocket:
 class RawDriver:
     """Runs a raw endpoint handler for one connection."""
 
-    def __init__(self, conn: Connection, route: Route, request: Request, reply: bytes) -> None:
-        self.conn = conn
-        self.route = route
-        self.websocket = WebSocket(conn, request, reply)
+    def __init__(
+        self,
+        channel: Channel,
+        handler: Callable[[WebSocket], Awaitable[None]],
+        path: str,
+        request: Request,
+        reply: bytes,
+    ) -> None:
+        self.channel = channel
+        self.handler = handler
+        self.path = path
+        self.websocket = WebSocket(channel, request, reply)
         self.task = asyncio.get_running_loop().create_task(self._run())
 
-    def on_message(self, data: bytes | str) -> None:
-        self.websocket._deliver(data)
+    def data_received(self, data: bytes) -> None:
+        self.websocket.data_received(data)
 
-    def on_close(self) -> None:
-        self.websocket._gone()
+    def eof_received(self) -> None:
+        self.websocket.gone()
+
+    def connection_lost(self) -> None:
+        self.websocket.gone()
+
+    def shutdown(self) -> None:
+        self.websocket.close_now(CloseCode.GOING_AWAY, "server shutdown")
 
     async def _run(self) -> None:
         ws = self.websocket
         try:
-            await self.route.handler(ws)
-        except WebSocketDisconnect:
+            await self.handler(ws)
+        except (WebSocketDisconnect, asyncio.CancelledError):
             return  # the client left: not a server error
-        except asyncio.CancelledError:
-            return
         except Exception:
-            if self.conn.closed:
+            if self.channel.closed:
                 return
-            log.exception("raw WebSocket handler failed on %s", self.route.path)
+            log.exception("raw WebSocket handler failed on %s", self.path)
             if not ws.accepted:
-                self.conn._write_close(
-                    response(500, {"detail": "handler failed"}, keep_alive=False)
-                )
-            elif not ws.closed:  # RT-RAW-004/005: a close frame 1011, not a dropped TCP
-                ws.closed = True
-                self.conn.close(CloseCode.INTERNAL, "internal error")
+                self.channel.refuse(response(500, {"detail": "handler failed"}, keep_alive=False))
+            else:  # RT-RAW-004/005: a close frame 1011, not a dropped TCP
+                ws.close_now(CloseCode.INTERNAL, "internal error")
             return
-        if not ws.closed:  # RT-RAW-007
-            await ws.close(CloseCode.NORMAL)
+        ws.close_now(CloseCode.NORMAL)  # RT-RAW-007

@@ -9,27 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import inspect
 import signal
 import sys
-from dataclasses import dataclass, field
 from typing import Any
 
 from reference.app import App, input_model, make_validator
 from reference.server.connection import Connection
 from reference.server.http import Auth, Route, Router
+from reference.server.state import ServerState
 
 SHUTDOWN_GRACE = 2.0
-
-
-@dataclass
-class ServerState:
-    """What every connection of one server shares."""
-
-    router: Router
-    auth: Auth
-    connections: set[Connection] = field(default_factory=set)
-    stopping: bool = False
 
 
 def build_routes(app: App) -> list[Route]:
@@ -78,8 +69,7 @@ class Server:
         while self.state.connections and loop.time() < deadline:
             await asyncio.sleep(0.01)
         for conn in list(self.state.connections):
-            if conn.transport is not None:
-                conn.transport.abort()
+            conn.abort()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._server.wait_closed(), 1.0)
 
@@ -97,8 +87,6 @@ async def serve(
 
 def load_app(spec: str) -> App:
     """Instantiate `module:Class`."""
-    import importlib
-
     module_name, _, class_name = spec.partition(":")
     if not class_name:
         raise SystemExit(f"--app takes module:Class, got {spec!r}")

@@ -37,6 +37,13 @@ class ExtendedApp(ConformanceApp):
         yield Output(output="first")
         raise RuntimeError("stream failed")
 
+    @realtime("/realtime/slowstream")
+    async def slowstream(self, inp: Input) -> AsyncIterator[Output]:
+        """A server stream slow enough for a client to fill the input queue meanwhile."""
+        for i in range(2):
+            await asyncio.sleep(0.3)
+            yield Output(output=f"{inp.prompt}-{i}")
+
     @realtime("/realtime/sync")
     def sync_unary(self, inp: Input) -> Output:
         return Output(output=inp.prompt.upper())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import msgpack
@@ -82,3 +84,49 @@ def test_decode_refuses_deep_nesting_without_crashing(depth: int) -> None:
 def test_encoder_packs_bytes_as_bin_and_floats_as_float64() -> None:
     data = Encoder().encode({"b": b"\x01", "f": 1.5})
     assert data == bytes.fromhex("82a162c40101a166cb3ff8000000000000")
+
+
+# -- the spec's vectors (spec/vectors/msgpack-*.json, JSON-Schema-Test-Suite style) -----------
+VECTORS = Path(__file__).resolve().parents[2] / "spec" / "vectors"
+
+
+def _cases(name: str) -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = json.loads((VECTORS / name).read_text())["cases"]
+    return cases
+
+
+def _from_json_view(value: Any) -> Any:
+    """The JSON view of the vectors back to Python values (bin is {"$bytes": hex})."""
+    if isinstance(value, dict):
+        if set(value) == {"$bytes"}:
+            return bytes.fromhex(value["$bytes"])
+        return {k: _from_json_view(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_json_view(v) for v in value]
+    return value
+
+
+def _typed(value: Any) -> Any:
+    """A comparable form that tells 1, 1.0 and True apart, and 0.0 from -0.0."""
+    if isinstance(value, dict):
+        return {k: _typed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_typed(v) for v in value]
+    if isinstance(value, float):
+        return ("float", value.hex())
+    return (type(value).__name__, value)
+
+
+@pytest.mark.parametrize("case", _cases("msgpack-valid.json"), ids=lambda c: str(c["description"]))
+def test_decode_input_accepts_each_valid_vector(case: dict[str, Any]) -> None:
+    decoded = decode_input(bytes.fromhex(case["hex"]))
+    assert _typed(decoded) == _typed(_from_json_view(case["value"]))
+
+
+@pytest.mark.parametrize(
+    "case", _cases("msgpack-invalid.json"), ids=lambda c: str(c["description"])
+)
+def test_decode_input_rejects_each_invalid_vector(case: dict[str, Any]) -> None:
+    # The reference is strict: MUST, SHOULD (robust) and MAY (depth over 64) cases all fail.
+    with pytest.raises(ProfileError):
+        decode_input(bytes.fromhex(case["hex"]))

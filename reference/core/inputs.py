@@ -1,0 +1,107 @@
+"""Pending inputs of one realtime session (spec chapters 07-flow-control, 08-streaming).
+
+Holds decoded inputs and rejections in arrival order, so the outputs of inputs accepted before
+a bad one go out before its error frame (RT-ERR-004, robust profile). `buffering=N` keeps the
+N latest inputs (latest wins, RT-FLOW-003) and drops the oldest without an error frame
+(RT-FLOW-004); up to `max_batch_size` consecutive inputs form one batch. The read-hold flag
+tells the I/O layer to stop reading while too many inputs wait (RT-FLOW-021).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+#: Inputs waiting in one session before the server stops reading (RT-FLOW-021); reading
+#: resumes below half of it. A seam for a byte-based limit: count bytes here instead.
+MAX_PENDING = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """An input the session refused; reported as an INVALID_INPUT error frame in order."""
+
+    reason: str
+
+
+class InputQueue:
+    """Pending inputs and rejections, in order, with latest-wins buffering and batching."""
+
+    __slots__ = ("_inputs", "_items", "buffering", "held", "max_pending")
+
+    def __init__(self, buffering: int | None = None, max_pending: int = MAX_PENDING) -> None:
+        self.buffering = buffering
+        self.max_pending = max_pending
+        self._items: deque[Any] = deque()
+        self._inputs = 0  # how many items are inputs (for latest-wins buffering)
+        self.held = False  # whether the I/O layer should stop reading
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def add_input(self, value: Any) -> None:
+        """Queue an accepted input; drop the oldest if over `buffering` (RT-FLOW-003/004)."""
+        self._items.append(value)
+        self._inputs += 1
+        if self.buffering is not None and self._inputs > self.buffering:
+            for i, item in enumerate(self._items):
+                if type(item) is not Rejected:
+                    del self._items[i]
+                    self._inputs -= 1
+                    break
+        self._update_hold()
+
+    def add_rejection(self, reason: str) -> None:
+        """Queue a rejection; it is never dropped by buffering."""
+        self._items.append(Rejected(reason))
+        self._update_hold()
+
+    def take_rejection(self) -> Rejected | None:
+        """The rejection at the head of the queue, if the head is one."""
+        items = self._items
+        if items and type(items[0]) is Rejected:
+            rejected: Rejected = items.popleft()
+            self._update_hold()
+            return rejected
+        return None
+
+    def take_batch(self, limit: int) -> list[Any]:
+        """Up to `limit` inputs from the head, stopping at a rejection or `can_batch` refusal."""
+        items = self._items
+        batch: list[Any] = []
+        while items and len(batch) < limit and type(items[0]) is not Rejected:
+            if batch:
+                can_batch = getattr(batch[0], "can_batch", None)
+                if can_batch is not None and not can_batch(items[0], len(batch)):
+                    break
+            batch.append(items.popleft())
+            self._inputs -= 1
+        self._update_hold()
+        return batch
+
+    def reject_inputs(self, reason: str) -> None:
+        """Turn every queued input into a rejection with `reason` (RT-STREAM-002/003)."""
+        self._items = deque(
+            item if type(item) is Rejected else Rejected(reason) for item in self._items
+        )
+        self._inputs = 0
+
+    def take_all(self) -> list[Any]:
+        """Everything left, in order (inputs and rejections)."""
+        items = list(self._items)
+        self.clear()
+        return items
+
+    def clear(self) -> None:
+        """Discard everything (the client left, RT-LIFE-025)."""
+        self._items.clear()
+        self._inputs = 0
+        self.held = False
+
+    def _update_hold(self) -> None:
+        pending = len(self._items)
+        if pending >= self.max_pending:
+            self.held = True
+        elif pending < self.max_pending // 2:
+            self.held = False

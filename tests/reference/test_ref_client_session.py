@@ -1,0 +1,42 @@
+"""The client's session rules (reference/core/client.py; spec 04, 05): messages in, events out."""
+
+from __future__ import annotations
+
+import msgpack
+
+from reference.core.client import CONNECTION_CLOSED, ClientSession, Ended, Failed, Output
+
+
+def test_binary_message_is_an_output() -> None:
+    session = ClientSession()
+    assert session.receive_message(msgpack.packb({"output": "hi"})) == Output({"output": "hi"})
+
+
+def test_timings_and_unknown_text_frames_are_skipped() -> None:
+    session = ClientSession()
+    assert session.receive_message('{"type":"x-fal-message","action":"timings"}') is None
+    assert session.receive_message('{"type":"future-frame"}') is None
+    assert session.receive_message("not json") is None
+
+
+def test_error_frame_fails_and_the_session_goes_on() -> None:
+    session = ClientSession()
+    event = session.receive_message('{"type":"x-fal-error","error":"INVALID_INPUT","reason":"r"}')
+    assert isinstance(event, Failed)
+    assert (event.code, event.reason, session.ended) == ("INVALID_INPUT", "r", False)
+
+
+def test_timeout_frame_ends_the_session_for_good() -> None:
+    session = ClientSession()
+    assert (
+        session.receive_message('{"type":"x-fal-error","error":"TIMEOUT","reason":""}') == Ended()
+    )
+    assert session.ended
+    assert session.receive_message(msgpack.packb({"output": "late"})) == Ended()
+
+
+def test_close_is_clean_or_a_failure() -> None:
+    assert ClientSession().receive_closed(True, "") == Ended()
+    failed = ClientSession().receive_closed(False, "1011")
+    assert isinstance(failed, Failed)
+    assert failed.code == CONNECTION_CLOSED

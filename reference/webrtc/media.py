@@ -16,10 +16,11 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from reference.webrtc.invert import InvertedTrack
+from reference.webrtc.messages import READY, error, offer_sdp
 from reference.webrtc.peer import ENDED_STATES, LoopbackPeer
-from reference.webrtc.signaling import READY, error, offer_sdp
 
 _INPUT_ENDED = object()
+_CLOSING: set[asyncio.Future[None]] = set()
 _PEER_ENDED = object()
 
 
@@ -118,6 +119,10 @@ async def media_session(signals: AsyncIterator[Mapping[str, Any]]) -> AsyncItera
                 yield reply
     finally:
         reader.cancel()
+        # Shielded: a server may cancel the handler more than once while it leaves (the client's
+        # close frame, then the lost connection); the peer must still close (RT-RTC-015).
+        closing = asyncio.ensure_future(session.close())
+        _CLOSING.add(closing)  # held until done: the event loop keeps only weak references
+        closing.add_done_callback(_CLOSING.discard)
         with contextlib.suppress(asyncio.CancelledError):
-            await reader
-        await session.close()
+            await asyncio.shield(closing)

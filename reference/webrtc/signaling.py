@@ -12,20 +12,9 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from reference.webrtc import available
+from reference.webrtc.messages import READY, error, offer_sdp
 
-READY: dict[str, Any] = {"type": "ready"}
 NO_MEDIA = "media is not available on this server: install the [webrtc] extra (aiortc)"
-
-
-def error(text: str) -> dict[str, Any]:
-    """A signaling `error` message (RT-RTC-003, RT-RTC-014)."""
-    return {"type": "error", "error": text}
-
-
-def offer_sdp(message: Mapping[str, Any]) -> str | None:
-    """The offer's SDP when it is a str, else None (such an offer gets an `error`)."""
-    sdp = message.get("sdp")
-    return sdp if isinstance(sdp, str) else None
 
 
 async def signaling_only_session(

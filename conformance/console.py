@@ -71,6 +71,9 @@ def summary_lines(state: SuiteState) -> list[str]:
             lines.append(f"WARN {' '.join(r.blamed or r.reqs)} {r.nodeid}")
             lines.append(f"     {r.message.splitlines()[0][:160] if r.message else ''}")
             lines.append(f"     reproduce: {r.repro}")
+    for r in results:
+        for name, value in r.measured.items():
+            lines.append(f"measured {name}: {value} ({r.nodeid.rsplit('::', 1)[-1]})")
     reasons = Counter(r.message for r in results if r.outcome == "not-applicable")
     if reasons:
         lines.append(f"not applicable ({sum(reasons.values())}):")

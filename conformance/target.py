@@ -8,6 +8,7 @@ With no target the suite starts the reference server as a subprocess (never impo
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import secrets
@@ -39,9 +40,12 @@ FEATURES = (
     "raw-handler-error",
     "stream-handler-error",
     "webrtc-signaling",
+    "webrtc-media",
 )
-# What the embedded reference hosts: every feature of chapter 13's table.
-EMBEDDED_FEATURES = frozenset(FEATURES)
+# What the embedded reference hosts: every feature of chapter 13's table; `webrtc-media` only
+# when aiortc (the `[webrtc]` extra) is installed, as the reference then runs a media peer.
+_MEDIA = all(importlib.util.find_spec(name) is not None for name in ("aiortc", "av"))
+EMBEDDED_FEATURES = frozenset(f for f in FEATURES if f != "webrtc-media" or _MEDIA)
 DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024
 
 

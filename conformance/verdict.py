@@ -37,6 +37,9 @@ def judge(
     ids = req_ids(item)
     result = CheckResult(nodeid=item.nodeid, reqs=ids, outcome="pass", duration_s=report.duration)
     state.results[item.nodeid] = result
+    result.measured = {  # what a check recorded with `record_property` (e.g. media rates)
+        str(k): str(v) for k, v in item.user_properties if k not in ("requirements", "levels")
+    }
     if report.passed:
         return result
     if report.skipped:

@@ -1,26 +1,42 @@
-"""Requirement lookup for the suite (spec chapter 13-conformance): IDs, levels, text, links.
+"""The spec's requirements at run time: the one `Requirement` model and its lookup (chapter 13).
 
-The spec owns the requirement list (`conformance.requirements.load_requirements()`, generated
-from `spec/*.md`); this module only normalises what it returns so the plugin and the report do
-not depend on its exact record type.
+`spec/*.md` is the source of truth; `python -m conformance.requirements` generates
+`requirements.json` from it. At run time the suite reads the packaged copy through
+:func:`load` (cached), so it works from a checkout and from an installed wheel alike. Standard
+library only: the plugin imports this while pytest starts.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import functools
+import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
 
 ID_PATTERN = re.compile(r"^RT-[A-Z]+-\d{3}$")
-SPEC_BASE = "spec/"
 LEVELS = ("MUST", "SHOULD", "MAY")
+#: The protocol version the requirement list belongs to (spec/README.md: "this is 1.0").
+SPEC_VERSION = "1.0"
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
 class Requirement:
-    """One normative statement of the spec."""
+    """One normative statement of the spec.
+
+    Attributes:
+        id: the stable ID, e.g. ``RT-CTRL-001``.
+        level: ``MUST``, ``SHOULD`` or ``MAY``.
+        applies_to: the parties that must act, a tuple of ``server`` and/or ``client``.
+        profile: ``core`` (every fal-compatible peer meets it) or ``robust``.
+        text: the normative sentence, Markdown emphasis and link targets removed.
+        anchor: the GitHub link target, e.g. ``spec/05-control-frames.md#rt-ctrl-001``.
+        chapter: the chapter file stem, e.g. ``05-control-frames``.
+    """
 
     id: str
     level: str
@@ -32,76 +48,103 @@ class Requirement:
 
     @property
     def server_side(self) -> bool:
-        """True when the requirement binds a server."""
+        """True when the requirement binds servers."""
         return "server" in self.applies_to
+
+    @property
+    def client_side(self) -> bool:
+        """True when the requirement binds clients."""
+        return "client" in self.applies_to
+
+    def applies_to_server(self) -> bool:
+        """Return True when the requirement binds servers."""
+        return self.server_side
+
+    def applies_to_client(self) -> bool:
+        """Return True when the requirement binds clients."""
+        return self.client_side
 
     @property
     def link(self) -> str:
         """Where the requirement is written, as a repository-relative spec link."""
-        anchor = self.anchor or self.id.lower()
-        if "#" in anchor or anchor.startswith(("http://", "https://", SPEC_BASE)):
-            return anchor
-        chapter = self.chapter if self.chapter.endswith(".md") else f"{self.chapter}.md"
-        return f"{SPEC_BASE}{chapter}#{anchor}"
+        return self.anchor or f"spec/{self.chapter}.md#{self.id.lower()}"
+
+    def to_json(self) -> dict[str, object]:
+        """Return the record written to requirements.json."""
+        return {
+            "id": self.id,
+            "level": self.level,
+            "applies_to": list(self.applies_to),
+            "profile": self.profile,
+            "text": self.text,
+            "anchor": self.anchor,
+            "chapter": self.chapter,
+        }
+
+    @classmethod
+    def from_json(cls, record: Mapping[str, object]) -> Requirement:
+        """Build a requirement from one requirements.json record."""
+        applies = record["applies_to"]
+        if not isinstance(applies, list):
+            raise ValueError(f"bad applies_to in {record!r}")
+        return cls(
+            id=str(record["id"]),
+            level=str(record["level"]),
+            applies_to=tuple(str(p) for p in applies),
+            profile=str(record["profile"]),
+            text=str(record["text"]),
+            anchor=str(record["anchor"]),
+            chapter=str(record["chapter"]),
+        )
 
 
-def _field(record: Any, name: str, default: Any = "") -> Any:
-    if isinstance(record, Mapping):
-        return record.get(name, default)
-    return getattr(record, name, default)
+def find_spec_dir() -> Path | None:
+    """Return the checkout's ``spec/`` directory, or None when running from an installed wheel."""
+    candidate = _PACKAGE_DIR.parent / "spec"
+    return candidate if (candidate / "00-introduction.md").is_file() else None
 
 
-def _normalise(record: Any) -> Requirement:
-    applies = _field(record, "applies_to", ())
-    if isinstance(applies, str):
-        applies = [part.strip() for part in applies.split(",")]
-    return Requirement(
-        id=str(_field(record, "id")),
-        level=str(_field(record, "level", "MUST")).upper(),
-        applies_to=tuple(str(a).strip().lower() for a in applies),
-        profile=str(_field(record, "profile", "core")),
-        text=" ".join(str(_field(record, "text")).split()),
-        anchor=str(_field(record, "anchor")),
-        chapter=str(_field(record, "chapter")),
-    )
+def data_dir() -> Path:
+    """Return the directory holding the spec as the suite reads it at run time.
+
+    In a checkout that is ``spec/`` itself (always current); in an installed wheel it is
+    ``conformance/data``, the copy the build made from spec/ (:mod:`conformance.package_data`).
+    Both hold the same layout: chapters, requirements.json, schemas/, vectors/.
+    """
+    return find_spec_dir() or _PACKAGE_DIR / "data"
+
+
+def data_path(*parts: str) -> Path:
+    """Return a path inside the packaged data directory, e.g. ``data_path("schemas", "x.json")``."""
+    return data_dir().joinpath(*parts)
+
+
+def load_requirements() -> dict[str, Requirement]:
+    """Return every requirement of the spec by ID, in spec order.
+
+    Reads ``requirements.json`` in :func:`data_dir` (the checkout's spec/ or the packaged copy).
+    """
+    path = data_path("requirements.json")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: requirements.json is neither packaged nor in a checkout")
+    records = json.loads(path.read_text(encoding="utf-8"))
+    reqs = (Requirement.from_json(r) for r in records)
+    return {r.id: r for r in reqs}
 
 
 @functools.cache
 def load() -> dict[str, Requirement]:
-    """All requirements of the spec by ID (empty when the spec's list is not available)."""
-    try:
-        from conformance.requirements import load_requirements
-    except ImportError:
-        return {}
-    records: Iterable[Any] = load_requirements()
-    if isinstance(records, Mapping):
-        records = records.values()
-    out: dict[str, Requirement] = {}
-    for record in records:
-        req = _normalise(record)
-        out[req.id] = req
-    return out
+    """All requirements of the spec by ID, read once per process."""
+    return load_requirements()
 
 
 def spec_version() -> str:
     """The spec version the requirement list belongs to."""
-    try:
-        from conformance import requirements
-    except ImportError:
-        return "unknown"
-    for name in ("SPEC_VERSION", "spec_version", "__version__"):
-        value = getattr(requirements, name, None)
-        if isinstance(value, str):
-            return value
-        if callable(value):
-            return str(value())
-    return "1.0"
+    return SPEC_VERSION
 
 
 def matches(req_id: str, selector: str) -> bool:
     """Selection by exact ID, prefix (`RT-MSG`, `RT-MSG-00`) or glob (`RT-*-001`)."""
     if any(ch in selector for ch in "*?["):
-        import fnmatch
-
         return fnmatch.fnmatchcase(req_id, selector.upper())
     return req_id.startswith(selector.upper())

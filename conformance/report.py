@@ -40,6 +40,7 @@ class CheckResult:
     duration_s: float = 0.0
     repro: str = ""
     trace: str = ""
+    measured: dict[str, str] = field(default_factory=dict)  # numbers a check reports (media)
 
     def per_requirement(self) -> dict[str, str]:
         """This check's outcome for each of its requirement IDs."""
@@ -129,7 +130,7 @@ def build(
 def _check_json(check: CheckResult) -> dict[str, Any]:
     data = asdict(check)
     data["duration_s"] = round(check.duration_s, 3)
-    for key in ("blamed", "verified", "warned", "message", "repro", "trace"):
+    for key in ("blamed", "verified", "warned", "message", "repro", "trace", "measured"):
         if not data[key]:
             del data[key]
     return data

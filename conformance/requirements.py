@@ -1,4 +1,4 @@
-"""Requirement lookup, and the generator of ``spec/requirements.json`` (spec chapters 00 and 13).
+"""The generator of ``spec/requirements.json`` (spec chapters 00 and 13).
 
 The Markdown chapters in ``spec/`` are the source of truth. ``python -m conformance.requirements``
 parses them with a strict line grammar, lints them, and writes ``spec/requirements.json``.
@@ -6,8 +6,8 @@ parses them with a strict line grammar, lints them, and writes ``spec/requiremen
 suite's copy (``conformance/data/``) is built from spec/ when the wheel is built
 (:mod:`conformance.package_data`), never committed.
 
-At run time the suite only calls :func:`load_requirements`, which reads :func:`data_dir`: the
-packaged copy in a wheel, ``spec/`` itself in a checkout. Standard library only.
+The requirement model and its run-time lookup live in :mod:`conformance.catalog` (re-exported
+here); this module parses, lints and generates. Standard library only.
 """
 
 from __future__ import annotations
@@ -18,8 +18,15 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from conformance.catalog import (
+    Requirement,
+    data_dir,
+    data_path,
+    find_spec_dir,
+    load_requirements,
+)
 
 __all__ = [
     "AREAS",
@@ -93,102 +100,6 @@ class SpecError(Exception):
     def __init__(self, problems: Sequence[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = list(problems)
-
-
-@dataclass(frozen=True)
-class Requirement:
-    """One normative statement of the spec.
-
-    Attributes:
-        id: the stable ID, e.g. ``RT-CTRL-001``.
-        level: ``MUST``, ``SHOULD`` or ``MAY``.
-        applies_to: the parties that must act, a tuple of ``server`` and/or ``client``.
-        profile: ``core`` (every fal-compatible peer meets it) or ``robust``.
-        text: the normative sentence, Markdown emphasis and link targets removed.
-        anchor: the GitHub link target, e.g. ``spec/05-control-frames.md#rt-ctrl-001``.
-        chapter: the chapter file stem, e.g. ``05-control-frames``.
-    """
-
-    id: str
-    level: str
-    applies_to: tuple[str, ...]
-    profile: str
-    text: str
-    anchor: str
-    chapter: str
-
-    def applies_to_server(self) -> bool:
-        """Return True when the requirement binds servers."""
-        return "server" in self.applies_to
-
-    def applies_to_client(self) -> bool:
-        """Return True when the requirement binds clients."""
-        return "client" in self.applies_to
-
-    def to_json(self) -> dict[str, object]:
-        """Return the record written to requirements.json."""
-        return {
-            "id": self.id,
-            "level": self.level,
-            "applies_to": list(self.applies_to),
-            "profile": self.profile,
-            "text": self.text,
-            "anchor": self.anchor,
-            "chapter": self.chapter,
-        }
-
-    @classmethod
-    def from_json(cls, record: Mapping[str, object]) -> Requirement:
-        """Build a requirement from one requirements.json record."""
-        applies = record["applies_to"]
-        if not isinstance(applies, list):
-            raise ValueError(f"bad applies_to in {record!r}")
-        return cls(
-            id=str(record["id"]),
-            level=str(record["level"]),
-            applies_to=tuple(str(p) for p in applies),
-            profile=str(record["profile"]),
-            text=str(record["text"]),
-            anchor=str(record["anchor"]),
-            chapter=str(record["chapter"]),
-        )
-
-
-# --------------------------------------------------------------------------- locating files
-
-
-def find_spec_dir() -> Path | None:
-    """Return the checkout's ``spec/`` directory, or None when running from an installed wheel."""
-    candidate = _PACKAGE_DIR.parent / "spec"
-    return candidate if (candidate / "00-introduction.md").is_file() else None
-
-
-def data_dir() -> Path:
-    """Return the directory holding the spec as the suite reads it at run time.
-
-    In a checkout that is ``spec/`` itself (always current); in an installed wheel it is
-    ``conformance/data``, the copy the build made from spec/ (:mod:`conformance.package_data`).
-    Both hold the same layout: chapters, requirements.json, schemas/, vectors/.
-    """
-    return find_spec_dir() or _PACKAGE_DIR / "data"
-
-
-def data_path(*parts: str) -> Path:
-    """Return a path inside the packaged data directory, e.g. ``data_path("schemas", "x.json")``."""
-    return data_dir().joinpath(*parts)
-
-
-def load_requirements() -> dict[str, Requirement]:
-    """Return every requirement of the spec by ID, in spec order.
-
-    Reads ``requirements.json`` in :func:`data_dir` (the checkout's spec/ or the packaged copy).
-    """
-    path = data_path("requirements.json")
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: requirements.json is neither packaged nor in a checkout")
-    records = json.loads(path.read_text(encoding="utf-8"))
-    reqs = (Requirement.from_json(r) for r in records)
-    return {r.id: r for r in reqs}
 
 
 # --------------------------------------------------------------------------- parsing

@@ -8,6 +8,7 @@ With no target the suite starts the reference server as a subprocess (never impo
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import secrets
@@ -39,9 +40,12 @@ FEATURES = (
     "raw-handler-error",
     "stream-handler-error",
     "webrtc-signaling",
+    "webrtc-media",
 )
-# What the embedded reference hosts: every feature of chapter 13's table.
-EMBEDDED_FEATURES = frozenset(FEATURES)
+# What the embedded reference hosts: every feature of chapter 13's table; `webrtc-media` only
+# when aiortc (the `[webrtc]` extra) is installed, as the reference then runs a media peer.
+_MEDIA = all(importlib.util.find_spec(name) is not None for name in ("aiortc", "av"))
+EMBEDDED_FEATURES = frozenset(f for f in FEATURES if f != "webrtc-media" or _MEDIA)
 DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024
 
 
@@ -116,8 +120,15 @@ def build_config(
     features: str | None,
     config_file: str | None,
     multiplier: float,
+    *,
+    key: str | None = None,
 ) -> TargetConfig:
-    """Combine --target, --features and --target-config (flags win over the file)."""
+    """Combine --target, --features, --key and --target-config (flags win over the file).
+
+    Raises:
+        ValueError: a usage error: a URL that is not ws(s)://, a `--target` ending in
+            `/realtime` (it is a base URL), or the `auth` feature declared without a key.
+    """
     data: dict[str, Any] = load_config_file(config_file) if config_file else {}
     chosen_url = url or data.get("url")
     declared = frozenset(data.get("features", frozenset())) | parse_features(features)
@@ -126,7 +137,7 @@ def build_config(
         features=declared,
         owner=str(data.get("owner", "local")),
         app=str(data.get("app", "conformance-app")),
-        key=data.get("key"),
+        key=key or data.get("key"),
         max_message_size=int(data.get("max_message_size", DEFAULT_MAX_MESSAGE)),
         embedded=not chosen_url,
         timeout_multiplier=multiplier,
@@ -135,10 +146,29 @@ def build_config(
     if cfg.embedded:
         # The reference hosts every feature; --features / a config file may narrow the claim.
         claimed = declared if (features or config_file) else EMBEDDED_FEATURES
-        cfg = replace(cfg, features=claimed, key=f"conformance-{secrets.token_hex(8)}")
-    elif cfg.url and urllib.parse.urlsplit(cfg.url).scheme not in ("ws", "wss"):
-        raise ValueError(f"--target must be a ws:// or wss:// URL, not {cfg.url!r}")
+        return replace(cfg, features=claimed, key=key or f"conformance-{secrets.token_hex(8)}")
+    check_declaration(cfg)
     return cfg
+
+
+def check_declaration(cfg: TargetConfig) -> None:
+    """Usage errors in what the user declared about an external target (one line each)."""
+    parts = urllib.parse.urlsplit(cfg.url)
+    if cfg.url and parts.scheme not in ("ws", "wss"):
+        raise ValueError(f"--target must be a ws:// or wss:// URL, not {cfg.url!r}")
+    if parts.path.rstrip("/").endswith("/realtime"):
+        base = urllib.parse.urlunsplit(
+            (parts.scheme, parts.netloc, parts.path.rstrip("/")[: -len("/realtime")], "", "")
+        )
+        raise ValueError(
+            f"--target is the server's base URL (the suite adds /realtime, /echo, ... itself): "
+            f"did you mean --target {base}?"
+        )
+    if "auth" in cfg.features and not cfg.key:
+        raise ValueError(
+            "the `auth` feature (declared, or in --features all) needs the key the target "
+            "accepts: add --key SECRET or `key` to --target-config"
+        )
 
 
 def probe(cfg: TargetConfig, wait_seconds: float) -> None:

@@ -4,7 +4,8 @@
 Runs only in the fal peer venv (`.venv-fal/`, see `interop.fal_env`); `interop.serve_fal`
 serves it on 127.0.0.1 through fal's own FastAPI builder. Every optional feature fal can host
 is here: delay, handler-error, server-streaming, bidi, client-streaming, session-timeout,
-buffering, batching, raw-handler-error, stream-handler-error, webrtc-signaling; gateway-paths
+buffering, batching, raw-handler-error, stream-handler-error, webrtc-signaling, webrtc-media
+(aiortc, pinned in the fal venv); gateway-paths
 come from `FAL_APP_ROOT_PATH` (set by `serve_fal`).
 The behaviour on the wire is fal 1.83.0's own realtime template, quirks included.
 """
@@ -67,10 +68,6 @@ class Signal(BaseModel):
 
     type: str
     sdp: Any = None
-
-
-# A syntactically plausible SDP answer: the conformance app does signaling only, no media.
-ANSWER_SDP = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=conformance-app\r\nt=0 0\r\n"
 
 
 class Output(BaseModel):
@@ -148,18 +145,25 @@ class ConformanceApp(fal.App):
             time.sleep(delay_ms / 1000)
         return Output(output=",".join(inp.prompt for inp in batch))
 
-    @fal.realtime("/realtime/webrtc")
+    # buffering=16: fal's outgoing queue holds 2 x buffering messages and sends the overflow
+    # directly, ahead of the queue, so the burst answer, candidates, end-of-candidates would
+    # arrive reordered (end first) with the default 2; signaling never has 16 inputs waiting.
+    @fal.realtime("/realtime/webrtc", buffering=16)
     async def webrtc(self, signals: AsyncIterator[Signal]) -> AsyncIterator[dict[str, Any]]:
-        """webrtc-signaling: `ready` first; offer -> answer + end of candidates; no timeout."""
-        yield {"type": "ready"}
-        async for signal in signals:
-            if signal.type != "offer":
-                continue  # icecandidate and unknown types get no output (RT-RTC-004/005)
-            if not isinstance(signal.sdp, str):
-                yield {"type": "error", "error": "an offer needs a str sdp"}
-                continue
-            yield {"type": "answer", "sdp": ANSWER_SDP}
-            yield {"type": "icecandidate", "candidate": None}
+        """webrtc-signaling and webrtc-media: a loopback aiortc peer inside the fal.App.
+
+        As fal's webcam demo does, the bidi handler runs an aiortc peer; the peer and its
+        signaling rules are the reference's (`reference.webrtc`, plain aiortc code), so the fal
+        runner hosts the same media app as the reference server (frames come back inverted).
+        """
+        from reference.webrtc.signaling import webrtc_session
+
+        async def maps() -> AsyncIterator[dict[str, Any]]:
+            async for signal in signals:
+                yield signal.model_dump()
+
+        async for message in webrtc_session(maps()):
+            yield message
 
     @fal.endpoint("/echo", is_websocket=True)
     async def echo(self, websocket: WebSocket) -> None:

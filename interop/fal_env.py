@@ -43,6 +43,8 @@ PINS: tuple[str, ...] = (
     "fastapi==0.136.3",
     "msgpack==1.2.4",
     "pydantic==2.14.4",
+    # WebRTC media inside a fal.App, as fal's webcam demo runs it (feature webrtc-media).
+    "aiortc==1.16.0",
 )
 FAL_VERSION = "1.83.0"
 INSTALL_TIMEOUT_S = 900.0

@@ -26,6 +26,12 @@ NOT_TESTABLE: dict[str, str] = {
     "RT-RTC-004": "WebRTC signaling clients are outside the adapter contract",
     "RT-RTC-005": "WebRTC signaling clients are outside the adapter contract",
     "RT-RTC-006": "WebRTC signaling clients are outside the adapter contract",
+    "RT-RTC-010": "a WebRTC media client (its peer and frame source) is outside the adapter "
+    "contract",
+    "RT-RTC-011": "a WebRTC media client (its peer and frame source) is outside the adapter "
+    "contract",
+    "RT-RTC-012": "a WebRTC media client (its peer and frame source) is outside the adapter "
+    "contract",
     "RT-SEC-005": "the scripted server is on loopback, where ws:// is allowed",
     "RT-SEC-006": "where the client runs (browser or not) is not visible on the wire",
 }

@@ -91,7 +91,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Without samples, stop in one line when the target hosts no conformance app."""
-    from conformance.plugin import STATE_KEY
+    from conformance.runstate import STATE_KEY
 
     config = session.config
     state = config.stash[STATE_KEY]
@@ -129,7 +129,7 @@ def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, Any, None]:
     outcome = yield
     if production_mode(item.config) is None:
         return
-    from conformance.plugin import STATE_KEY
+    from conformance.runstate import STATE_KEY
 
     result = item.config.stash[STATE_KEY].results.get(item.nodeid)
     if result is None or not result.repro or "--sample-" in result.repro:
@@ -195,7 +195,7 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]
 
 def _coverage(config: pytest.Config) -> tuple[set[str] | None, dict[str, str]]:
     """(requirements a production check verified or judged, {unchecked ID: reason})."""
-    from conformance.plugin import STATE_KEY
+    from conformance.runstate import STATE_KEY
 
     mode = production_mode(config)
     state = config.stash.get(STATE_KEY, None)

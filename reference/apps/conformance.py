@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from reference import App, WebSocket, endpoint, realtime
+from reference.webrtc.signaling import webrtc_session
 
 # RT-CONF-012: strict models refuse what pydantic's lax mode would coerce: a `fail` of "yes",
 # a `delay_ms` of "5", 5.0 or true, a bin `prompt`. Extra keys are still ignored.
@@ -60,10 +61,6 @@ class Signal(BaseModel):
 
     type: str
     sdp: Any = None
-
-
-# A syntactically plausible SDP answer: the conformance app does signaling only, no media.
-ANSWER_SDP = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=conformance-app\r\nt=0 0\r\n"
 
 
 async def _answer(inp: Input) -> Output:
@@ -144,17 +141,15 @@ class ConformanceApp(App):
 
     @realtime("/realtime/webrtc")
     async def webrtc(self, signals: AsyncIterator[Signal]) -> AsyncIterator[dict[str, Any]]:
-        """webrtc-signaling (spec chapter 11): bidi with no idle timeout (RT-RTC-007).
+        """webrtc-signaling and webrtc-media (spec chapter 11): bidi, no idle timeout (RT-RTC-007).
 
-        `ready` first (RT-RTC-001); an offer gets an answer and the end of candidates
-        (RT-RTC-003); icecandidate and unknown types get no output (RT-RTC-004/005).
+        With the `[webrtc]` extra a real loopback peer answers the offer and sends the client's
+        video back inverted (RT-CONF-030); without it an offer gets an `error` (RT-RTC-003).
         """
-        yield {"type": "ready"}
-        async for signal in signals:
-            if signal.type != "offer":
-                continue
-            if not isinstance(signal.sdp, str):
-                yield {"type": "error", "error": "an offer needs a str sdp"}
-                continue
-            yield {"type": "answer", "sdp": ANSWER_SDP}
-            yield {"type": "icecandidate", "candidate": None}
+        async for message in webrtc_session(_signal_maps(signals)):
+            yield message
+
+
+async def _signal_maps(signals: AsyncIterator[Signal]) -> AsyncIterator[dict[str, Any]]:
+    async for signal in signals:
+        yield signal.model_dump()

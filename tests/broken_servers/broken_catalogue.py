@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-#: The optional conformance-app features server.py hosts (all but WebRTC signalling).
+#: The optional conformance-app features server.py hosts in every run (WebRTC has its own runs).
 FEATURES = frozenset(
     {
         "delay",
@@ -27,6 +27,8 @@ FEATURES = frozenset(
         "stream-handler-error",
     }
 )
+#: The WebRTC runs add signaling and media (an aiortc peer on 127.0.0.1) to the usual features.
+WEBRTC = FEATURES | {"webrtc-signaling", "webrtc-media"}
 #: The credential server.py requires when a fault runs with the `auth` feature.
 KEY = "broken-servers-key"
 
@@ -62,6 +64,7 @@ def fault(name: str, must: str = "", should: str = "", **kwargs: Any) -> Fault:
 CLEAN = (
     fault("no-fault", switches=()),
     fault("no-fault-auth", switches=(), auth=True),
+    fault("no-fault-webrtc", switches=(), features=WEBRTC),
 )
 
 #: Each fault; a `gap` note names where the suite's blame differs from the spec's reading.
@@ -173,4 +176,14 @@ FAULTS = (
     fault("http-failure-200", should="RT-HTTP-004"),
     fault("http-unknown-path-200", should="RT-HTTP-005"),
     fault("health-broken", must="RT-CONF-014"),
+    # 11-webrtc and the conformance app's webrtc-media.
+    fault("webrtc-no-ready", must="RT-RTC-001", features=WEBRTC),
+    fault(
+        "webrtc-answer-before-offer",
+        must="RT-RTC-008 RT-RTC-003 RT-CONF-020",  # the offer's reply is the early answer
+        features=WEBRTC,
+    ),
+    fault("webrtc-ignore-candidates", must="RT-RTC-010", should="RT-RTC-012", features=WEBRTC),
+    fault("webrtc-media-unchanged", must="RT-CONF-030", features=WEBRTC),
+    fault("webrtc-peer-outlives-session", must="RT-RTC-015", features=WEBRTC),
 )

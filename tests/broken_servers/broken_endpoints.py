@@ -9,6 +9,7 @@ import asyncio
 from typing import Any
 
 from broken_app import Endpoint, Inbox, InvalidInput, Request, Session, decode_input, validate
+from broken_webrtc import realtime_webrtc
 from broken_wire import WsConnection
 
 #: How long a held-back output waits for its successor (fault `reorder-outputs`) before it goes.
@@ -259,4 +260,5 @@ ENDPOINTS: dict[str, Endpoint] = {
     "/realtime/collect": realtime_collect,
     "/realtime/stream": realtime_stream,
     "/echo": echo,
+    "/realtime/webrtc": realtime_webrtc,
 }

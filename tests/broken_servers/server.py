@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from broken_app import FAULTS as APP_FAULTS
 from broken_app import InvalidInput, validate
 from broken_endpoints import ENDPOINTS
+from broken_webrtc import FAULTS as WEBRTC_FAULTS
 from broken_wire import FaultyProtocol, WsConnection
 from websockets.datastructures import Headers
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
@@ -53,7 +54,7 @@ SERVER_FAULTS: dict[str, str] = {
     "http-unknown-path-200": "HTTP requests for unknown paths get 200",
 }
 
-ALL_FAULTS: dict[str, str] = {**APP_FAULTS, **SERVER_FAULTS}
+ALL_FAULTS: dict[str, str] = {**APP_FAULTS, **SERVER_FAULTS, **WEBRTC_FAULTS}
 
 MAX_HEAD = 64 * 1024
 

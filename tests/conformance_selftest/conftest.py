@@ -35,14 +35,24 @@ class SuiteRun:
         return str(self.report["requirements"][req_id]["verdict"])
 
 
+# Variables of the caller's environment a self-test run must not inherit.
+UNINHERITED = (
+    "RT_CONFORMANCE_TARGET",
+    "RT_CONFORMANCE_KEY",
+    "PYTEST_ADDOPTS",
+    "GITHUB_STEP_SUMMARY",
+)
+
+
 def run_suite(
-    tmp_path: Path, *args: str, paths: tuple[str, ...] = ("conformance/checks",)
+    tmp_path: Path,
+    *args: str,
+    paths: tuple[str, ...] = ("conformance/checks",),
+    env: dict[str, str] | None = None,
 ) -> SuiteRun:
     """`python -m pytest <paths> <args> --conformance-report ...` from the repo root."""
     report = tmp_path / "report.json"
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("RT_CONFORMANCE_TARGET", "PYTEST_ADDOPTS")
-    }
+    env = {**{k: v for k, v in os.environ.items() if k not in UNINHERITED}, **(env or {})}
     proc = subprocess.run(
         [
             sys.executable,
@@ -127,8 +137,13 @@ class SuiteRunner:
     def __init__(self, tmp_path: Path) -> None:
         self.tmp_path = tmp_path
 
-    def __call__(self, *args: str, paths: tuple[str, ...] = ("conformance/checks",)) -> SuiteRun:
-        return run_suite(self.tmp_path, *args, paths=paths)
+    def __call__(
+        self,
+        *args: str,
+        paths: tuple[str, ...] = ("conformance/checks",),
+        env: dict[str, str] | None = None,
+    ) -> SuiteRun:
+        return run_suite(self.tmp_path, *args, paths=paths, env=env)
 
 
 @pytest.fixture
@@ -149,3 +164,35 @@ def text_output_target() -> Iterator[TinyTarget]:
     """A target that sends outputs as TEXT (a MUST fails)."""
     with TinyTarget("text-outputs") as target:
         yield target
+
+
+REFERENCE_KEY = "selftest-key-5b1e"
+
+
+@dataclass(frozen=True)
+class KeyedServer:
+    """A server that requires `key`."""
+
+    url: str
+    key: str
+
+
+@pytest.fixture
+def keyed_reference() -> Iterator[KeyedServer]:
+    """`python -m reference serve --key REFERENCE_KEY` on a free loopback port."""
+    serve = ["serve", "--host", "127.0.0.1", "--port", "0", "--key", REFERENCE_KEY]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reference", *serve],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()  # the server prints its URL when ready
+        assert url.startswith("ws://127.0.0.1:"), url
+        yield KeyedServer(url, REFERENCE_KEY)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

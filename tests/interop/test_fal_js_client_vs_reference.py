@@ -143,7 +143,10 @@ def test_js_client_throttle_sends_the_first_and_the_latest_of_a_burst(
     [socket] = result["sockets"]
     burst = wire_prompts(socket, after=burst_mark(result))
     sent = [s["input"]["prompt"] for s in result["sent"] if s["t"] >= burst_mark(result)]
-    assert (burst[0][1], burst[-1][1]) == ("p0", last), burst
+    assert sent[-1] == last, sent
+    # The first goes out at once and the latest sent is the last written, however the burst
+    # spread out in time on a loaded machine (a timing-exact p-number would be flaky).
+    assert (burst[0][1], burst[-1][1]) == ("p0", sent[-1]), burst
     # Inside one interval only the latest waits; the others are never written (dropped).
     assert [p for _, p in burst] == sorted({p for _, p in burst}, key=sent.index)
     gaps = [b[0] - a[0] for a, b in itertools.pairwise(burst)]
@@ -190,11 +193,20 @@ def test_js_client_throttled_sends_while_connecting_deliver_first_and_last(
     result = scenario(observed, "latest_wins_connecting_throttled")
     [socket] = result["sockets"]
     wire = wire_prompts(socket)
-    # c0 passes the throttle at once and waits in the queue; c1..c3 are replaced by c4,
-    # which the throttle releases one interval later (onto the open socket or the queue).
-    assert [p for _, p in wire] in (["c0", "c4"], ["c4"]), wire
-    assert "c4" in outputs(result)
-    assert not {"c1", "c2", "c3"} & set(outputs(result))
+    prompts = [p for _, p in wire]
+    # c0 passes the throttle at once and waits in the queue; later sends replace one another
+    # and the latest (c4) is released an interval later. On an idle machine the wire shows
+    # ["c0", "c4"] or ["c4"]; on a loaded one the five sends may spread over more than one
+    # interval, so the rule checked is the throttle's: the latest is written last, in send
+    # order, at most one frame per interval (plus the first), each one answered.
+    assert prompts[-1:] == ["c4"], wire
+    assert prompts == sorted(set(prompts)), wire
+    sent = result["sent"]
+    span = sent[-1]["t"] - sent[0]["t"]
+    assert len(prompts) <= 2 + span // 128, (wire, span)
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(wire)]
+    assert all(gap >= 128 - TIMER_SLACK_MS for gap in gaps[1:]), (gaps, wire)
+    assert outputs(result) == prompts
 
 
 # -- error frames, session end, reconnect, close -----------------------------------------------

@@ -1,8 +1,8 @@
 """The test vectors in spec/vectors: well-formed, consistent with the spec, and true (spec 01, 05).
 
-msgpack vectors are checked with a strict profile decoder written here on top of `msgpack`
-(``raw=False``; map keys, ext values and depth checked by walking the result), so that each
-accept case decodes to its stated JSON view and each reject case fails for its stated reason.
+msgpack vectors are judged by the suite's msgpack scanner (`conformance.msgpack_scan`) and
+decoded with `msgpack`, so that each accept case decodes to its stated JSON view and each
+reject case fails for its stated reason.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import spec_support as sup
 from jsonschema import Draft202012Validator
 from referencing import Registry
 
+from conformance.msgpack_scan import reject_reason
 from conformance.requirements import find_spec_dir
 
 _SPEC = find_spec_dir()
@@ -51,58 +52,16 @@ class ProfileError(Exception):
         self.reason = reason
 
 
-def _depth(value: object) -> int:
-    """Nesting depth as spec 01 defines it (iterative: inputs may be deep)."""
-    deepest = 0
-    stack: list[tuple[object, int]] = [(value, 0)]
-    while stack:
-        node, level = stack.pop()
-        if isinstance(node, dict):
-            deepest = max(deepest, level + 1)
-            stack += [(k, level + 1) for k in node] + [(v, level + 1) for v in node.values()]
-        elif isinstance(node, tuple):
-            deepest = max(deepest, level + 1)
-            stack += [(v, level + 1) for v in node]
-    return deepest
-
-
-def _walk(value: object) -> list[object]:
-    out: list[object] = []
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        out.append(node)
-        if isinstance(node, dict):
-            stack += list(node) + list(node.values())
-        elif isinstance(node, tuple):
-            stack += node
-    return out
-
-
 def decode_input(data: bytes, max_depth: int = 1024) -> object:
     """Decode one input message strictly under the profile, or raise ProfileError.
 
-    Arrays decode as tuples so that an array used as a map key stays hashable and is reported
-    as a non-str key rather than as a decoder crash.
+    The profile is judged by the suite's one msgpack scanner (`conformance.msgpack_scan`), so
+    these vectors hold it to the spec. Arrays decode as tuples, for `json_view`.
     """
-    try:
-        value = msgpack.unpackb(data, raw=False, strict_map_key=False, use_list=False)
-    except UnicodeDecodeError as exc:
-        raise ProfileError("invalid-utf8") from exc
-    except msgpack.StackError as exc:
-        raise ProfileError("too-deep") from exc
-    except (ValueError, TypeError) as exc:
-        raise ProfileError("malformed") from exc
-    if _depth(value) > max_depth:
-        raise ProfileError("too-deep")
-    if not isinstance(value, dict):
-        raise ProfileError("not-a-map")
-    nodes = _walk(value)
-    if any(isinstance(n, dict) and any(not isinstance(k, str) for k in n) for n in nodes):
-        raise ProfileError("non-str-key")
-    if any(isinstance(n, msgpack.ExtType | msgpack.Timestamp) for n in nodes):
-        raise ProfileError("ext")
-    return value
+    reason = reject_reason(data, max_depth)
+    if reason is not None:
+        raise ProfileError(reason)
+    return msgpack.unpackb(data, raw=False, strict_map_key=False, use_list=False)
 
 
 def json_view(value: object) -> object:

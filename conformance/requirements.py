@@ -22,6 +22,7 @@ from pathlib import Path
 
 __all__ = [
     "AREAS",
+    "SPEC_VERSION",
     "Requirement",
     "SpecError",
     "data_dir",
@@ -47,6 +48,7 @@ AREAS: Mapping[str, str] = {
     "11-webrtc": "RTC",
     "12-security": "SEC",
     "13-conformance": "CONF",
+    "15-extensions": "EXT",
 }
 #: Chapters that hold no requirements but are part of the spec.
 PROSE_CHAPTERS = ("00-introduction", "14-fal-differences")
@@ -55,14 +57,30 @@ _BOILERPLATE_CHAPTER = "00-introduction"
 
 LEVELS = ("MUST", "SHOULD", "MAY")
 PROFILES = ("core", "robust")
+#: The protocol version the chapters describe; spec/README.md's title must name it, and a
+#: requirement whose meta line has no "Since: X.Y." is from 1.0.
+SPEC_VERSION = "1.1"
+_FIRST_VERSION = "1.0"
 PARTIES = ("server", "client")
+#: The labels a requirement's "Applies to" line may name (spec 0.2), each with the side of the
+#: wire it acts on: ``applies_to`` keeps the side (what the suites filter on), ``parties`` the
+#: label, so a production server can claim conformance without the conformance app.
+PARTY_SIDES: Mapping[str, str] = {
+    "server": "server",
+    "client": "client",
+    "app": "server",
+    "conformance app": "server",
+    "token service": "server",
+    "client adapter": "client",
+}
 
 _HEADING = re.compile(r"^#{1,6}\s")
 _REQ_HEADING = re.compile(r"^#### (RT-[A-Z]+-\d{3})$")
 _ANY_ID = re.compile(r"\bRT-[A-Z]+-\d{3}\b")
+_PARTY = "|".join(PARTY_SIDES)
 _META = re.compile(
-    r"^Applies to: (server|client|server, client)\. "
-    r"Level: (MUST|SHOULD|MAY)\. Profile: (core|robust)\.$"
+    rf"^Applies to: ((?:{_PARTY})(?:, (?:{_PARTY}))*)\. "
+    r"Level: (MUST|SHOULD|MAY)\. Profile: (core|robust)\.(?: Since: (\d+\.\d+)\.)?$"
 )
 _BOLD_KEYWORD = re.compile(
     r"\*\*(MUST NOT|MUST|SHALL NOT|SHALL|REQUIRED|SHOULD NOT|SHOULD|NOT RECOMMENDED|"
@@ -103,11 +121,14 @@ class Requirement:
     Attributes:
         id: the stable ID, e.g. ``RT-CTRL-001``.
         level: ``MUST``, ``SHOULD`` or ``MAY``.
-        applies_to: the parties that must act, a tuple of ``server`` and/or ``client``.
+        applies_to: the sides of the wire that must act, ``server`` and/or ``client``.
         profile: ``core`` (every fal-compatible peer meets it) or ``robust``.
         text: the normative sentence, Markdown emphasis and link targets removed.
         anchor: the GitHub link target, e.g. ``spec/05-control-frames.md#rt-ctrl-001``.
         chapter: the chapter file stem, e.g. ``05-control-frames``.
+        parties: the labels of the "Applies to" line (``server``, ``app``, ``token service``,
+            ...); defaults to ``applies_to`` for records written before 1.1.
+        since: the protocol version that added the requirement.
     """
 
     id: str
@@ -117,6 +138,8 @@ class Requirement:
     text: str
     anchor: str
     chapter: str
+    parties: tuple[str, ...] = ()
+    since: str = _FIRST_VERSION
 
     def applies_to_server(self) -> bool:
         """Return True when the requirement binds servers."""
@@ -136,6 +159,8 @@ class Requirement:
             "text": self.text,
             "anchor": self.anchor,
             "chapter": self.chapter,
+            "parties": list(self.parties or self.applies_to),
+            "since": self.since,
         }
 
     @classmethod
@@ -144,6 +169,9 @@ class Requirement:
         applies = record["applies_to"]
         if not isinstance(applies, list):
             raise ValueError(f"bad applies_to in {record!r}")
+        parties = record.get("parties", applies)
+        if not isinstance(parties, list):
+            raise ValueError(f"bad parties in {record!r}")
         return cls(
             id=str(record["id"]),
             level=str(record["level"]),
@@ -152,6 +180,8 @@ class Requirement:
             text=str(record["text"]),
             anchor=str(record["anchor"]),
             chapter=str(record["chapter"]),
+            parties=tuple(str(p) for p in parties),
+            since=str(record.get("since", _FIRST_VERSION)),
         )
 
 
@@ -245,7 +275,9 @@ def _parse_chapter(stem: str, text: str, problems: list[str]) -> list[Requiremen
             )
         if quote and meta is not None:
             sentence = " ".join(quote)
-            applies, level, profile = meta.groups()
+            applies, level, profile, since = meta.groups()
+            parties = tuple(p.strip() for p in applies.split(","))
+            sides = tuple(dict.fromkeys(PARTY_SIDES[p] for p in parties))
             keywords = _BOLD_KEYWORD.findall(sentence)
             if not keywords:
                 problems.append(f"{where}: {req_id} has no bold BCP 14 key word")
@@ -261,11 +293,13 @@ def _parse_chapter(stem: str, text: str, problems: list[str]) -> list[Requiremen
                 Requirement(
                     id=req_id,
                     level=level,
-                    applies_to=tuple(p.strip() for p in applies.split(",")),
+                    applies_to=sides,
                     profile=profile,
                     text=_plain(sentence),
                     anchor=f"spec/{stem}.md#{req_id.lower()}",
                     chapter=stem,
+                    parties=parties,
+                    since=since or _FIRST_VERSION,
                 )
             )
         i = j + 1 if meta is not None else j
@@ -300,6 +334,10 @@ def parse_spec(spec_dir: Path) -> list[Requirement]:
             continue
         texts[stem] = path.read_text(encoding="utf-8")
         reqs.extend(_parse_chapter(stem, texts[stem], problems))
+    readme = spec_dir / "README.md"
+    title = readme.read_text(encoding="utf-8").partition("\n")[0] if readme.is_file() else ""
+    if readme.is_file() and not title.endswith(f"version {SPEC_VERSION}"):
+        problems.append(f"spec/README.md: the title must end with 'version {SPEC_VERSION}'")
     known = {p.stem for p in spec_dir.glob("[0-9][0-9]-*.md")}
     for stray in sorted(known - set(AREAS) - set(PROSE_CHAPTERS)):
         problems.append(f"spec/{stray}.md: not a known chapter (add it to AREAS)")

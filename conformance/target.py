@@ -34,6 +34,8 @@ FEATURES = (
     "session-timeout",
     "buffering",
     "batching",
+    "batching-timeout",
+    "bidi-fanout",
     "gateway-paths",
     "auth",
     "raw-handler-error",

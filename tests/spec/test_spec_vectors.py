@@ -8,6 +8,7 @@ accept case decodes to its stated JSON view and each reject case fails for its s
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,9 @@ def decode_input(data: bytes, max_depth: int = 1024) -> object:
     as a non-str key rather than as a decoder crash.
     """
     try:
-        value = msgpack.unpackb(data, raw=False, strict_map_key=False, use_list=False)
+        value = msgpack.unpackb(
+            data, raw=False, strict_map_key=False, use_list=False, object_pairs_hook=_pairs
+        )
     except UnicodeDecodeError as exc:
         raise ProfileError("invalid-utf8") from exc
     except msgpack.StackError as exc:
@@ -102,13 +105,26 @@ def decode_input(data: bytes, max_depth: int = 1024) -> object:
         raise ProfileError("non-str-key")
     if any(isinstance(n, msgpack.ExtType | msgpack.Timestamp) for n in nodes):
         raise ProfileError("ext")
+    if any(isinstance(n, _DuplicateKeys) for n in nodes):
+        raise ProfileError("duplicate-key")
     return value
+
+
+class _DuplicateKeys(dict[Any, Any]):
+    """A decoded map in which some key appeared twice (the last value kept, RT-CONV-014)."""
+
+
+def _pairs(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
+    mapping = dict(pairs)
+    return _DuplicateKeys(mapping) if len(mapping) < len(pairs) else mapping
 
 
 def json_view(value: object) -> object:
     """The JSON view of a decoded value (bin as {"$bytes": hex})."""
     if isinstance(value, bytes):
         return {"$bytes": value.hex()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"$float": "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")}
     if isinstance(value, dict):
         return {k: json_view(v) for k, v in value.items()}
     if isinstance(value, tuple):
@@ -158,7 +174,15 @@ def test_vectors_are_packaged(path: Path) -> None:
 def test_every_reject_reason_is_covered() -> None:
     """The invalid msgpack vectors exercise every reason the vector schema allows."""
     reasons = {c.values[0]["reason"] for c in _cases("msgpack-input") if "reason" in c.values[0]}
-    assert reasons == {"malformed", "not-a-map", "non-str-key", "invalid-utf8", "ext", "too-deep"}
+    assert reasons == {
+        "malformed",
+        "not-a-map",
+        "non-str-key",
+        "invalid-utf8",
+        "ext",
+        "too-deep",
+        "duplicate-key",
+    }
 
 
 # --------------------------------------------------------------------------- msgpack vectors

@@ -124,7 +124,8 @@ def json_view(value: object) -> object:
     if isinstance(value, bytes):
         return {"$bytes": value.hex()}
     if isinstance(value, float) and not math.isfinite(value):
-        return {"$float": "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")}
+        name = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+        return {"$float": name}
     if isinstance(value, dict):
         return {k: json_view(v) for k, v in value.items()}
     if isinstance(value, tuple):

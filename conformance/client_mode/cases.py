@@ -592,6 +592,16 @@ def _case_list() -> list[Case]:
 CASES: dict[str, Case] = {case.name: case for case in _case_list()}
 
 
+def _register_vector_cases() -> None:
+    """Add the cases built from the spec's vectors (spec 1.1; `vector_cases`)."""
+    from conformance.client_mode.vector_cases import vector_case_list
+
+    CASES.update((case.name, case) for case in vector_case_list())
+
+
+_register_vector_cases()
+
+
 def get_case(name: str) -> Case:
     """Look a case up by name; a KeyError names the known cases."""
     try:

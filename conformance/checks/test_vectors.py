@@ -51,6 +51,9 @@ def _vector_cases(*names: str) -> list[Any]:
 # --------------------------------------------------------------------------- msgpack inputs
 
 
+@pytest.mark.req(  # the union of what the cases cite; each case also carries its own
+    "RT-CONV-005", "RT-CONV-009", "RT-CONV-010", "RT-CONV-011", "RT-CONV-013", "RT-CONV-014"
+)
 @pytest.mark.parametrize("case", _vector_cases("msgpack-valid.json", "msgpack-invalid.json"))
 def test_server_judges_msgpack_vector(target: Target, case: dict[str, Any]) -> None:
     """An accept case with a str prompt is echoed; a reject case gets an error frame."""
@@ -85,6 +88,7 @@ def test_server_judges_msgpack_vector(target: Target, case: dict[str, Any]) -> N
 # --------------------------------------------------------------------------- control frames
 
 
+@pytest.mark.req("RT-LIFE-010", "RT-LIFE-022", "RT-LIFE-024", "RT-LIFE-026", "RT-LIFE-028")
 @pytest.mark.parametrize("case", _vector_cases("websocket-control.json"))
 def test_server_answers_control_vector(target: Target, case: dict[str, Any]) -> None:
     """The frame the case sends gets the frame the case expects."""
@@ -161,6 +165,20 @@ def _expect(conn: Conn, step: dict[str, Any], raw: bool, target: Target, since: 
     assert elapsed >= 0.95 * earliest, f"{expect['kind']} after {elapsed:.2f}s, before {earliest}s"
 
 
+@pytest.mark.req(
+    "RT-MSG-021",
+    "RT-CTRL-019",
+    "RT-LIFE-004",
+    "RT-LIFE-007",
+    "RT-STREAM-011",
+    "RT-EXT-002",
+    "RT-EXT-004",
+    "RT-EXT-005",
+    "RT-EXT-011",
+    "RT-EXT-020",
+    "RT-EXT-030",
+    "RT-EXT-031",
+)
 @pytest.mark.parametrize("case", _vector_cases("session-sequences.json"))
 def test_server_replays_session_vector(target: Target, case: dict[str, Any]) -> None:
     """Each step of the session happens, within its bounds."""

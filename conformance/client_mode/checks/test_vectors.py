@@ -8,9 +8,11 @@ vector is one run whose handshake request target must be the vector's URL.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
+import msgpack
 import pytest
 
 from conformance.client_mode.judge import expect, session_ended
@@ -85,6 +87,7 @@ ERROR_CASES = [
 ]
 
 
+@pytest.mark.req("RT-CONV-010", "RT-CONV-016", "RT-CTRL-026")
 @pytest.mark.parametrize(("n", "vector"), ERROR_CASES)
 def test_client_does_not_deliver_output_vector(
     client_runs: ClientRuns, n: int, vector: dict[str, Any]
@@ -104,6 +107,7 @@ def test_client_does_not_deliver_output_vector(
             rec,
             f"{vector['description']}: reported as {codes or 'nothing'}, not DECODE_ERROR",
             "RT-CONV-016",
+            "RT-CTRL-026",
         )
         expect(AFTER in got, rec, "the session did not go on after the error", "RT-CONV-016")
 
@@ -119,6 +123,7 @@ URL_CASES = [
 ]
 
 
+@pytest.mark.req("RT-TRANS-010", "RT-TRANS-011", "RT-TRANS-015", "RT-TRANS-016")
 @pytest.mark.parametrize(("n", "vector"), URL_CASES)
 def test_client_builds_vector_url(client_runs: ClientRuns, n: int, vector: dict[str, Any]) -> None:
     """The client connects to the vector's URL, or refuses the app id without connecting."""
@@ -126,7 +131,55 @@ def test_client_builds_vector_url(client_runs: ClientRuns, n: int, vector: dict[
     session_ended(rec)
     targets = [c.handshake.path for c in rec.connections]
     if vector["verdict"] == "refuse":
-        expect(not targets, rec, f"{vector['app_id']!r} was not refused: it connected to {targets}")
+        message = f"{vector['app_id']!r} was not refused: it connected to {targets}"
+        expect(not targets, rec, message, *_client_reqs(vector))
         return
     want = url_path(vector)
-    expect(targets[:1] == [want], rec, f"request target {targets[:1]}, expected {want!r}")
+    message = f"request target {targets[:1]}, expected {want!r}"
+    expect(targets[:1] == [want], rec, message, *_client_reqs(vector))
+
+
+@pytest.mark.req("RT-CONV-012")
+def test_client_sends_no_duplicate_keys(client_runs: ClientRuns) -> None:
+    """No map of any input the client sent holds the same key twice."""
+    rec = client_runs.get("types")
+    session_ended(rec)
+
+    def pairs(items: list[tuple[Any, Any]]) -> dict[Any, Any]:
+        keys = [k for k, _ in items]
+        expect(len(set(keys)) == len(keys), rec, f"a map with a repeated key: {keys}")
+        return dict(items)
+
+    for frame in rec.frames:
+        if frame.kind == "binary":
+            with contextlib.suppress(ValueError, msgpack.ExtraData):  # other checks judge these
+                msgpack.unpackb(frame.payload, raw=False, object_pairs_hook=pairs)
+
+
+@pytest.mark.req("RT-TRANS-006")
+def test_client_offers_no_subprotocol(client_runs: ClientRuns) -> None:
+    """The handshake carries no Sec-WebSocket-Protocol header."""
+    rec = client_runs.get("echo")
+    session_ended(rec)
+    offered = [v for c in rec.connections for v in c.handshake.header("Sec-WebSocket-Protocol")]
+    expect(not offered, rec, f"the client offered subprotocols {offered}")
+
+
+@pytest.mark.req("RT-LIFE-036")
+def test_client_exposes_the_close_code(client_runs: ClientRuns) -> None:
+    """A session closed with 1011 is reported with that code."""
+    rec = client_runs.get("close-1011")
+    session_ended(rec)
+    codes = [e.get("code") for e in rec.of("closed")] + [
+        e.get("code") for e in rec.of("error") if e.get("code") != "INVALID_INPUT"
+    ]
+    text = " ".join(str(e) for e in rec.of("error") + rec.of("exception"))
+    expect(1011 in codes or "1011" in text, rec, f"the close code 1011 was not reported: {codes}")
+
+
+@pytest.mark.req("RT-CTRL-025")
+def test_client_stays_usable_after_an_input_error(client_runs: ClientRuns) -> None:
+    """After INVALID_INPUT for the 2nd input, the 3rd input's output still reaches the caller."""
+    rec = client_runs.get("error-invalid-input")
+    session_ended(rec)
+    expect({"output": "c"} in rec.outputs, rec, f"outputs after the error: {rec.outputs}")

@@ -33,6 +33,18 @@ from conformance.trace import Recorder
 from conformance.validation import BINARY_CONTROL_REQS, OUTPUT_MAP_REQS, validate_control
 
 DEFAULT_WAIT = 5.0
+# Who is to blame for an output that never came, by conformance-app path (spec 13.2): only a
+# plain unary endpoint owes one output per input (RT-MSG-021).
+MISSING_OUTPUT_BLAME: dict[str, tuple[str, ...]] = {
+    "/realtime/stream": ("RT-STREAM-001", "RT-CONF-021"),
+    "/realtime/bidi": ("RT-STREAM-006", "RT-CONF-020"),
+    "/realtime/collect": ("RT-STREAM-005", "RT-CONF-020"),
+    "/realtime/fanout": ("RT-STREAM-011", "RT-CONF-020"),
+    "/realtime/latest": ("RT-FLOW-003", "RT-CONF-020"),
+    "/realtime/batch": ("RT-FLOW-010", "RT-CONF-020"),
+    "/realtime/batch-timeout": ("RT-FLOW-010", "RT-CONF-020"),
+    "/realtime/webrtc": ("RT-CONF-020",),
+}
 
 
 @dataclass(frozen=True)
@@ -78,8 +90,11 @@ class Received:
 class Conn:
     """One WebSocket connection made with `websockets`, traced and validated."""
 
-    def __init__(self, ws: ClientConnection, target: Target, conn_id: int, validate: bool) -> None:
+    def __init__(
+        self, ws: ClientConnection, target: Target, conn_id: int, validate: bool, path: str = ""
+    ) -> None:
         self.ws = ws
+        self.path = path
         self._target = target
         self._id = conn_id
         self._validate = validate
@@ -195,13 +210,15 @@ class Conn:
         self,
         timeout: float = DEFAULT_WAIT,
         schema: str | None = "conformance-output",
-        missing: tuple[str, ...] = ("RT-MSG-021",),
+        missing: tuple[str, ...] | None = None,
     ) -> dict[str, Any]:
         """The next output: a BINARY msgpack map valid against the conformance app's schema.
 
-        When none arrives in time, the failure blames `missing` (by default RT-MSG-021: one
-        output for each accepted input).
+        When none arrives in time, the failure blames `missing` (by default the endpoint's own
+        rule: RT-MSG-021 on a unary endpoint, MISSING_OUTPUT_BLAME elsewhere).
         """
+        if missing is None:
+            missing = MISSING_OUTPUT_BLAME.get(self.path, ("RT-MSG-021",))
         try:
             frame = self.recv_data(timeout)
         except ConformanceFailure as exc:
@@ -339,7 +356,7 @@ class Target:
             raise HarnessError(f"cannot connect to {url}: {exc!r}") from exc
         self.recorder.record(conn_id, "S->C", "HTTP", note="101 Switching Protocols")
         with ws:
-            conn = Conn(ws, self, conn_id, validate)
+            conn = Conn(ws, self, conn_id, validate, path)
             try:
                 yield conn
             except BaseException:

@@ -77,7 +77,8 @@ def test_server_judges_msgpack_vector(target: Target, case: dict[str, Any]) -> N
     reqs = _server_blame(case)
     with target.connect() as conn:
         conn.send_bytes(bytes.fromhex(case["hex"]))
-        frame = conn.recv_data()
+        with requirement(*reqs):  # no answer at all is the case's own failure
+            frame = conn.recv_data()
     if case["verdict"] == "accept":
         assert isinstance(value, dict)
         with requirement(*reqs):
@@ -108,8 +109,8 @@ def test_server_answers_control_vector(target: Target, case: dict[str, Any]) -> 
             raise ConformanceFailure(f"handshake got HTTP {raw.status}", ("RT-TRANS-001",))
         raw.send_frame(case["send"]["opcode"], bytes.fromhex(case["send"]["payload"]))
         expect = case["expect"]
-        frame = raw.recv_frame()
         with requirement(*_server_blame(case)):
+            frame = raw.recv_frame()
             assert frame is not None, "the server dropped TCP without answering"
             assert frame.opcode == expect["opcode"], f"got {frame.name} {frame.payload.hex()}"
             if "payload" in expect:
@@ -196,6 +197,7 @@ def test_server_replays_session_vector(target: Target, case: dict[str, Any]) -> 
     query = {"rt_ext": ",".join(extensions)} if extensions is not None else None
     with requirement(*_server_blame(case)), target.connect(case["path"], query=query) as conn:
         since = time.monotonic()
+        client_closed = False
         for step in case["steps"]:
             if "send" in step:
                 conn.send_msgpack(step["send"])
@@ -207,6 +209,10 @@ def test_server_replays_session_vector(target: Target, case: dict[str, Any]) -> 
                 time.sleep(target.scale(step["wait"]))
             elif "close" in step:
                 conn.close(step["close"])
+                client_closed = True
+            elif client_closed and step["expect"]["kind"] == "close":
+                with requirement("RT-LIFE-024"):  # the answer to the client's own close
+                    _expect(conn, step, extensions is not None, target, since)
             else:
                 _expect(conn, step, extensions is not None, target, since)
             since = time.monotonic()

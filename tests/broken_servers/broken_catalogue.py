@@ -59,6 +59,11 @@ def fault(name: str, must: str = "", should: str = "", **kwargs: Any) -> Fault:
 
 
 #: The correct server: it passes every requirement, with and without the auth feature.
+# What a server that closes after a rejected input also misses since 1.1: the session vectors of
+# a robust rejection (RT-CTRL-011/012/013/019) and the streaming rejections (RT-STREAM-009/010).
+CLOSES_AFTER_BAD_INPUT = (
+    "RT-CTRL-011 RT-CTRL-012 RT-CTRL-013 RT-CTRL-019 RT-STREAM-009 RT-STREAM-010"
+)
 CLEAN = (
     fault("no-fault", switches=()),
     fault("no-fault-auth", switches=(), auth=True),
@@ -86,11 +91,11 @@ FAULTS = (
         must="RT-CONF-020",
         should="RT-TRANS-002",
     ),
-    fault("refuse-unknown-query", must="RT-TRANS-020"),
-    fault("refuse-max-buffering", must="RT-TRANS-021"),
+    fault("refuse-unknown-query", must="RT-TRANS-020 RT-EXT-005"),  # rt_ext is unknown to it
+    fault("refuse-max-buffering", must="RT-TRANS-021 RT-TRANS-023"),
     fault("deflate-breaks-session", must="RT-TRANS-030"),
-    fault("no-1009-accept", must="RT-TRANS-044"),
-    fault("no-1009-drop", must="RT-TRANS-044"),
+    fault("no-1009-accept", must="RT-TRANS-044 RT-TRANS-047"),  # no limit: none when inflated
+    fault("no-1009-drop", must="RT-TRANS-044", should="RT-TRANS-047"),
     fault(
         "small-size-limit",
         must="RT-TRANS-042",
@@ -102,7 +107,7 @@ FAULTS = (
     fault("echo-auth-not-enforced", must="RT-RAW-001 RT-CONF-020", auth=True),
     fault("http-auth-not-enforced", must="RT-HTTP-006 RT-CONF-020", auth=True),
     # 04-messages: inputs, outputs, ordering.
-    fault("accept-non-map", must="RT-CTRL-010"),
+    fault("accept-non-map", must="RT-CTRL-010 RT-MSG-010"),  # the non-map input vectors
     fault("accept-text-input", must="RT-MSG-011"),
     fault("text-outputs", must="RT-MSG-020 RT-CTRL-004"),
     fault(
@@ -128,24 +133,27 @@ FAULTS = (
     fault(
         "wrong-close-after-error",
         must="RT-CTRL-010 RT-LIFE-020 RT-STREAM-007",  # a failed stream's close too
-        should="RT-CTRL-016",
+        should="RT-CTRL-016 RT-LIFE-009 " + CLOSES_AFTER_BAD_INPUT,
     ),
     fault(
         "no-close-frame-after-error",
         must="RT-CTRL-010 RT-LIFE-020 RT-STREAM-007",  # a failed stream's close too
-        should="RT-CTRL-016",
+        should="RT-CTRL-016 RT-LIFE-009 " + CLOSES_AFTER_BAD_INPUT,
     ),
-    fault("close-after-bad-input", should="RT-CTRL-012"),
+    fault("close-after-bad-input", should=CLOSES_AFTER_BAD_INPUT),
     fault(
         "close-after-bad-input-at-should",
-        must="RT-CTRL-012",
+        must=CLOSES_AFTER_BAD_INPUT,
         switches=("close-after-bad-input",),
         level="should",
     ),
     fault("close-after-handler-error", should="RT-CTRL-016"),
-    fault("internal-error-for-bad-input", should="RT-CTRL-011 RT-STREAM-003"),
+    fault(
+        "internal-error-for-bad-input",
+        should="RT-CTRL-011 RT-STREAM-003 RT-CTRL-012 RT-CTRL-013 RT-CTRL-019 RT-STREAM-010",
+    ),
     fault("traceback-in-reason", should="RT-SEC-002"),
-    fault("lose-outputs-before-error", should="RT-CTRL-013"),
+    fault("lose-outputs-before-error", should="RT-CTRL-013 RT-CTRL-019"),
     # 06-lifecycle: idle timeouts, pings, close codes, the closing handshake.
     fault(
         "session-timeout-ignored",
@@ -155,7 +163,7 @@ FAULTS = (
     ),
     fault("no-pong", must="RT-LIFE-010"),
     fault("protocol-error-1011", must="RT-LIFE-022"),
-    fault("no-close-reply", must="RT-LIFE-024"),
+    fault("no-close-reply", must="RT-LIFE-024", should="RT-LIFE-026"),
     # 07-flow-control: queueing, buffering, batching.
     fault("buffering-fifo", must="RT-FLOW-003 RT-CONF-020"),
     fault("error-for-dropped-input", must="RT-FLOW-004"),
@@ -174,7 +182,7 @@ FAULTS = (
     ),
     # 10-http and the conformance app's /health.
     fault("http-disagrees", must="RT-HTTP-002"),
-    fault("http-validation-200", must="RT-HTTP-003"),
+    fault("http-validation-200", must="RT-HTTP-003", should="RT-HTTP-007"),
     fault("http-failure-200", should="RT-HTTP-004"),
     fault("http-unknown-path-200", should="RT-HTTP-005"),
     fault("health-broken", must="RT-CONF-014"),

@@ -22,6 +22,22 @@ NOT_OBSERVABLE: dict[str, str] = {
     "RT-SEC-003": "the target's logs are not visible to the suite",
     "RT-SEC-007": "the token service is not part of the server under test",
     "RT-LIFE-023": "the conformance app defines no policy (quota) that would end a session",
+    "RT-CONV-012": "the conformance app's outputs are maps with one key: no output can repeat one",
+    "RT-CONV-015": "the conformance app echoes only its str prompt, so a decoded integer never "
+    "comes back to show whether it stayed exact",
+    "RT-MSG-026": "an app requirement: the conformance app's outputs are fixed by spec 13.2",
+    "RT-FLOW-022": "a server that sheds a reader whose buffers are full rarely gets its close "
+    "frame out; the flood check sees the connection end, not its code",
+    "RT-EXT-006": "needs a server with the extension channel (feature `extensions`); its checks "
+    "come with the reference implementation of spec 15",
+    "RT-EXT-012": "needs a server with the extension channel (feature `extensions`); its checks "
+    "come with the reference implementation of spec 15",
+    "RT-EXT-032": "needs a server with the extension channel (feature `extensions`); its checks "
+    "come with the reference implementation of spec 15",
+    "RT-EXT-040": "needs a server with the extension channel (feature `extensions`); its checks "
+    "come with the reference implementation of spec 15",
+    "RT-EXT-041": "needs a server with the extension channel (feature `extensions`); its checks "
+    "come with the reference implementation of spec 15",
 }
 
 

@@ -35,17 +35,23 @@ FEATURES = (
     "session-timeout",
     "buffering",
     "batching",
+    "batching-timeout",
+    "bidi-fanout",
     "gateway-paths",
     "auth",
     "raw-handler-error",
     "stream-handler-error",
     "webrtc-signaling",
     "webrtc-media",
+    "extensions",
 )
-# What the embedded reference hosts: every feature of chapter 13's table; `webrtc-media` only
+# What the embedded reference hosts: every feature of chapter 13's table except the 1.1
+# extension channel (spec chapter 15), which it does not implement yet; `webrtc-media` only
 # when aiortc (the `[webrtc]` extra) is installed, as the reference then runs a media peer.
 _MEDIA = all(importlib.util.find_spec(name) is not None for name in ("aiortc", "av"))
-EMBEDDED_FEATURES = frozenset(f for f in FEATURES if f != "webrtc-media" or _MEDIA)
+EMBEDDED_FEATURES = frozenset(
+    f for f in FEATURES if f != "extensions" and (f != "webrtc-media" or _MEDIA)
+)
 DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024
 
 

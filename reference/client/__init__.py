@@ -1,4 +1,4 @@
-"""The reference client: `realtime`, `realtime_async`, `ws_connect` (spec chapter 04-messages).
+"""The reference client: `realtime`, `realtime_async`, `ws_connect`, `ws_connect_async` (ch. 04).
 
     from reference.client import realtime
 
@@ -27,6 +27,7 @@ from websockets.sync.client import connect as sync_connect
 
 from reference.client.connection import (
     MAX_SIZE,
+    AsyncRawConnection,
     AsyncRealtimeConnection,
     RawConnection,
     RealtimeConnection,
@@ -38,6 +39,7 @@ from reference.client.tokens import TokenError, fetch_token
 from reference.client.urls import auth_headers, build_url
 
 __all__ = [
+    "AsyncRawConnection",
     "AsyncRealtimeConnection",
     "RawConnection",
     "RealtimeConnection",
@@ -49,6 +51,7 @@ __all__ = [
     "realtime",
     "realtime_async",
     "ws_connect",
+    "ws_connect_async",
 ]
 
 OPEN_TIMEOUT = 10.0
@@ -165,14 +168,62 @@ def ws_connect(
     key: str | None = None,
     rest_url: str | None = None,
     use_jwt: bool = True,
+    max_buffering: int | None = None,
     open_timeout: float = OPEN_TIMEOUT,
 ) -> Iterator[RawConnection]:
-    """Open a raw WebSocket endpoint (for example `/echo`); no default path is added."""
+    """Open a raw WebSocket endpoint (for example `/echo`); no default path is added.
+
+    Arguments as `realtime` (fal_client's `ws_connect` takes `max_buffering` too).
+    """
     token, key = _credentials(target, token, key, rest_url, use_jwt)
-    url = build_url(target, default_path="", path=path, base_url=base_url, token=token)
+    url = build_url(
+        target,
+        default_path="",
+        path=path,
+        base_url=base_url,
+        token=token,
+        max_buffering=max_buffering,
+    )
     try:
         ws = sync_connect(**_connect_args(url, key, open_timeout))
     except Exception as exc:
         raise connect_error(url, exc) from exc
     with ws:
         yield RawConnection(ws)
+
+
+@contextlib.asynccontextmanager
+async def ws_connect_async(
+    target: str,
+    *,
+    path: str | None = None,
+    base_url: str | None = None,
+    token: str | None = None,
+    key: str | None = None,
+    rest_url: str | None = None,
+    use_jwt: bool = True,
+    max_buffering: int | None = None,
+    open_timeout: float = OPEN_TIMEOUT,
+) -> AsyncIterator[AsyncRawConnection]:
+    """Open a raw WebSocket endpoint (asyncio API); arguments as `ws_connect`.
+
+    fal_client 1.0.3's `ws_connect_async` is the same call on its `AsyncClient`; the token
+    exchange runs in a worker thread, as in `realtime_async`.
+    """
+    token, key = await _credentials_async(target, token, key, rest_url, use_jwt)
+    url = build_url(
+        target,
+        default_path="",
+        path=path,
+        base_url=base_url,
+        token=token,
+        max_buffering=max_buffering,
+    )
+    try:
+        ws = await async_connect(**_connect_args(url, key, open_timeout))
+    except Exception as exc:
+        raise connect_error(url, exc) from exc
+    try:
+        yield AsyncRawConnection(ws)
+    finally:
+        await ws.close()

@@ -21,7 +21,7 @@ from refhelpers import DEADLINE, Running
 from websockets.http11 import Request
 from websockets.sync.server import Server, ServerConnection, serve
 
-from reference.client import TokenError, realtime, realtime_async, ws_connect
+from reference.client import TokenError, realtime, realtime_async, ws_connect, ws_connect_async
 from reference.client.tokens import app_alias
 
 KEY = "key-id:key-secret"
@@ -231,6 +231,50 @@ def test_key_header_without_rest_url_or_with_use_jwt_false(
         assert hs.headers["Authorization"] == f"Key {KEY}"
         assert "fal_jwt_token" not in query(hs)
     assert query(raw) == {"fal_jwt_token": ["tok-1"]}
+
+
+def test_ws_connect_async_exchanges_in_a_thread_and_sends_max_buffering(
+    tokens: TokenService, ws_echo: Handshakes
+) -> None:
+    """As fal_client's ws_connect_async: token in the query, max_buffering too, no key header."""
+
+    async def main() -> Any:
+        async with ws_connect_async(
+            "owner/app",
+            path="/echo",
+            base_url=ws_echo.url,
+            key=KEY,
+            rest_url=tokens.url,
+            max_buffering=3,
+        ) as conn:
+            await conn.send(b"raw")
+            return await conn.recv(DEADLINE)
+
+    assert asyncio.run(main()) == b"raw"
+    with ws_connect("owner/app", path="/echo", base_url=ws_echo.url, token="t", max_buffering=4):
+        pass
+    [call, *_] = tokens.calls
+    assert json.loads(call.body)["allowed_apps"] == ["app"]
+    async_hs, sync_hs = ws_echo.requests
+    assert urlsplit(async_hs.path).path == "/owner/app/echo"
+    assert query(async_hs) == {"fal_jwt_token": ["tok-1"], "max_buffering": ["3"]}
+    assert "Authorization" not in async_hs.headers
+    assert query(sync_hs) == {"fal_jwt_token": ["t"], "max_buffering": ["4"]}
+
+
+def test_ws_connect_async_key_header_and_refused_token(
+    tokens: TokenService, ws_echo: Handshakes
+) -> None:
+    async def open_(**kwargs: Any) -> None:
+        async with ws_connect_async("owner/app", path="/echo", base_url=ws_echo.url, **kwargs):
+            pass
+
+    asyncio.run(open_(key=KEY))  # no rest_url: header mode
+    assert ws_echo.requests[0].headers["Authorization"] == f"Key {KEY}"
+    tokens.status = 401
+    with pytest.raises(TokenError, match="HTTP 401"):
+        asyncio.run(open_(key=KEY, rest_url=tokens.url))
+    assert len(ws_echo.requests) == 1  # nothing was sent with a missing token
 
 
 def test_explicit_token_skips_the_exchange(tokens: TokenService, ws_echo: Handshakes) -> None:

@@ -117,8 +117,8 @@ def test_ws_connect_async_echo(server: Running) -> None:
 
 
 def test_ws_connect_async_explains_refusals(server: Running, keyed_server: Running) -> None:
-    async def open_(url: str, **kwargs: str) -> None:
-        async with ws_connect_async(url, **kwargs):
+    async def open_(url: str, key: str | None = None) -> None:
+        async with ws_connect_async(url, key=key):
             pass
 
     with pytest.raises(RealtimeError) as info:

@@ -106,7 +106,7 @@ def test_ws_connect_async_echo(server: Running) -> None:
     async def main() -> tuple[list[object], int | None, object]:
         async with ws_connect_async("owner/app", base_url=server.url, path="/echo") as conn:
             await conn.send("m")
-            texts = [await conn.recv(DEADLINE) for _ in range(4)]
+            texts: list[object] = [await conn.recv(DEADLINE) for _ in range(4)]
             code = conn.close_code
         async with ws_connect_async(server.url + "/echo") as conn:
             await conn.send(b"\x00bin")

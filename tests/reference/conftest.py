@@ -81,3 +81,9 @@ def server() -> Iterator[Running]:
 @pytest.fixture(scope="module")
 def keyed_server() -> Iterator[Running]:
     yield from _run(ConformanceApp(), "sekrit")
+
+
+@pytest.fixture
+def own_server() -> Iterator[Running]:
+    """A server of one test's own, for tests that stop it (stop() twice is harmless)."""
+    yield from _run(ConformanceApp(), None)

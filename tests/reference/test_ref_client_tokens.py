@@ -277,6 +277,24 @@ def test_ws_connect_async_key_header_and_refused_token(
     assert len(ws_echo.requests) == 1  # nothing was sent with a missing token
 
 
+def test_lazy_reconnect_fetches_a_new_token(tokens: TokenService, keyed_server: Running) -> None:
+    """As @fal-ai/client: a close clears the token; the next connection asks for a new one."""
+    tokens.body = b'"sekrit"'
+    with realtime(
+        "owner/app",
+        path="/realtime/stream",
+        base_url=keyed_server.url,
+        key=KEY,
+        rest_url=tokens.url,
+        lazy=True,
+    ) as conn:
+        for prompt in ("a", "b"):
+            conn.send({"prompt": prompt, "count": 1})
+            assert conn.recv(timeout=DEADLINE) == {"output": f"{prompt}-0"}
+            assert conn.recv(timeout=DEADLINE) is None  # TIMEOUT, close 1000
+    assert [call.path for call in tokens.calls] == ["/tokens/", "/tokens/"]
+
+
 def test_explicit_token_skips_the_exchange(tokens: TokenService, ws_echo: Handshakes) -> None:
     with realtime("owner/app", base_url=ws_echo.url, token="given", key=KEY, rest_url=tokens.url):
         pass

@@ -13,6 +13,10 @@ Credentials (chapter 03): `token=` goes in the `fal_jwt_token` query parameter; 
 `rest_url=` (and `use_jwt=True`, the default) is exchanged for a token at `{rest_url}/tokens/`
 before connecting (`tokens.py`; a failure raises `TokenError`); `key=` without `rest_url`, or
 with `use_jwt=False`, is sent as `Authorization: Key <key>`.
+
+`ws_connect`/`ws_connect_async` open a raw (`is_websocket=True`) endpoint. `realtime` and
+`realtime_async` take two opt-in options for @fal-ai/client's send rules, `throttle_interval=`
+and `lazy=` (`reference/client/live.py`); without them the semantics are fal_client's.
 """
 
 from __future__ import annotations

@@ -29,7 +29,12 @@ from websockets.asyncio.client import ClientConnection
 from websockets.protocol import State
 from websockets.sync.client import ClientConnection as SyncClientConnection
 
-from reference.client.connection import AsyncRealtimeConnection, RealtimeConnection, RealtimeError
+from reference.client.connection import (
+    AsyncRealtimeConnection,
+    RealtimeConnection,
+    RealtimeError,
+    timeout_error,
+)
 from reference.core.client import CONNECTION_CLOSED, ClientSession
 from reference.core.sendrules import Link, LinkAction, Throttle
 
@@ -58,6 +63,7 @@ class AsyncLiveConnection(AsyncRealtimeConnection):
         self._reopen = reopen
         self._timer: asyncio.TimerHandle | None = None
         self._connecting: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self._failure: BaseException | None = None
         self._reported: set[int] = set()
 
@@ -80,7 +86,9 @@ class AsyncLiveConnection(AsyncRealtimeConnection):
         self._timer = None
         message = self._throttle.fire(loop.time())
         if message is not None:
-            loop.create_task(self._guarded(self._deliver(message)))
+            task = loop.create_task(self._guarded(self._deliver(message)))
+            self._background.add(task)  # held until done (the loop keeps weak references)
+            task.add_done_callback(self._background.discard)
 
     async def _guarded(self, work: Awaitable[None]) -> None:
         """Run background work; its failure is raised by the next `recv` or `send`."""
@@ -120,7 +128,11 @@ class AsyncLiveConnection(AsyncRealtimeConnection):
         """As `AsyncRealtimeConnection.recv`, after any connection being opened."""
         if self._connecting is not None:
             task, self._connecting = self._connecting, None
-            await asyncio.wait_for(task, timeout)  # a failed open raises here
+            try:  # shielded: a recv timeout must not cancel the open
+                await asyncio.wait_for(asyncio.shield(task), timeout)  # a failed open raises
+            except TimeoutError:
+                self._connecting = task
+                raise timeout_error(timeout or 0.0) from None
         if self._failure is not None:
             failure, self._failure = self._failure, None
             raise failure
@@ -135,8 +147,9 @@ class AsyncLiveConnection(AsyncRealtimeConnection):
     async def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        if self._connecting is not None:
-            self._connecting.cancel()
+        for task in (self._connecting, *self._background):
+            if task is not None:
+                task.cancel()
         await super().close()
 
 
@@ -233,7 +246,7 @@ class LiveConnection(RealtimeConnection):
         if connecting is not None:
             connecting.join(timeout)
             if connecting.is_alive():
-                raise RealtimeError(CONNECTION_CLOSED, f"still connecting after {timeout} s")
+                raise timeout_error(timeout or 0.0)
             self._connecting = None
         self._raise_failure()
         value = super().recv(timeout)

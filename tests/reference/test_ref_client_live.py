@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import msgpack
 import pytest
 from refhelpers import DEADLINE, Running
+from websockets.sync.server import Server, ServerConnection, serve
 
 from reference.client import (
     JS_THROTTLE_INTERVAL,
@@ -245,3 +248,41 @@ def test_lazy_async_reports_a_shutdown_close_1001(own_server: Running) -> None:
             return "no error"
 
     assert "code 1001" in asyncio.run(main())
+
+
+@pytest.fixture
+def closes_without_status() -> Iterator[str]:
+    """A WebSocket server that answers one input with one output, then closes with no status
+    code (an empty close frame: the peer sees 1005), as the JS `close` scenario observed."""
+
+    def handler(conn: ServerConnection) -> None:
+        conn.recv(DEADLINE)
+        conn.send(msgpack.packb({"output": "once"}))
+        conn.close(code=None)  # type: ignore[arg-type]  # websockets sends an empty close
+
+    server: Server = serve(handler, "127.0.0.1", 0, compression=None)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"ws://127.0.0.1:{server.socket.getsockname()[1]}/realtime"
+    finally:
+        server.shutdown()
+        thread.join(DEADLINE)
+
+
+def test_lazy_reports_a_close_without_status_1005_and_reconnects(
+    closes_without_status: str,
+) -> None:
+    with realtime(closes_without_status, lazy=True) as conn:
+        assert isinstance(conn, LiveConnection)
+        conn.send({"prompt": "x"})
+        assert conn.recv(timeout=DEADLINE) == {"output": "once"}
+        with pytest.raises(RealtimeError, match="code 1005"):
+            conn.recv(timeout=DEADLINE)
+        conn.send({"prompt": "y"})  # a new connection, as JS after its close
+        assert conn.recv(timeout=DEADLINE) == {"output": "once"}
+        assert conn.connections == 2
+    with realtime(closes_without_status) as plain:  # the default: a clean end
+        plain.send({"prompt": "x"})
+        assert plain.recv(timeout=DEADLINE) == {"output": "once"}
+        assert plain.recv(timeout=DEADLINE) is None

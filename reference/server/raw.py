@@ -27,6 +27,8 @@ from reference.server.channel import Channel
 from reference.server.http import Request, response
 
 log = logging.getLogger("reference.server")
+#: RFC 6455 7.1.5: the connection closed without a close frame (uvicorn reports it to Starlette).
+ABNORMAL_CLOSURE = 1006
 
 
 class WebSocketDisconnect(Exception):
@@ -270,9 +272,15 @@ class RawDriver:
         self.websocket.data_received(data)
 
     def eof_received(self) -> None:
-        self.websocket.gone()
+        self._lost()
 
     def connection_lost(self) -> None:
+        self._lost()
+
+    def _lost(self) -> None:
+        """The TCP connection ended with no close frame: the handler sees code 1006."""
+        if not self.websocket.closed:
+            self.websocket.close_code = ABNORMAL_CLOSURE
         self.websocket.gone()
 
     def shutdown(self) -> None:

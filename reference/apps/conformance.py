@@ -109,7 +109,7 @@ class ConformanceApp(App):
         """
         await websocket.accept()
         while True:
-            message = await websocket.receive()
+            message = await websocket.receive_data()
             if isinstance(message, bytes):
                 await websocket.send_bytes(message)
                 continue

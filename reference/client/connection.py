@@ -181,3 +181,29 @@ class RawConnection:
 
     def close(self) -> None:
         self.websocket.close()
+
+
+class AsyncRawConnection:
+    """A raw WebSocket endpoint (asyncio): text and binary messages as they are."""
+
+    def __init__(self, websocket: ClientConnection) -> None:
+        self.websocket = websocket
+
+    async def send(self, message: bytes | str) -> None:
+        await self.websocket.send(message)
+
+    async def recv(self, timeout: float | None = None) -> bytes | str | None:
+        """The next message; None after a clean close."""
+        try:
+            return await asyncio.wait_for(self.websocket.recv(), timeout)
+        except TimeoutError:
+            raise timeout_error(timeout or 0.0) from None
+        except websockets.ConnectionClosedOK:
+            return None
+
+    @property
+    def close_code(self) -> int | None:
+        return self.websocket.close_code
+
+    async def close(self) -> None:
+        await self.websocket.close()

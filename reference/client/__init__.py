@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 from websockets.asyncio.client import connect as async_connect
@@ -104,6 +104,7 @@ def realtime(
     use_jwt: bool = True,
     max_buffering: int | None = None,
     open_timeout: float = OPEN_TIMEOUT,
+    extensions: Sequence[str] | None = None,
 ) -> Iterator[RealtimeConnection]:
     """Open a realtime session (blocking API); raises TokenError if the token call fails.
 
@@ -118,15 +119,23 @@ def realtime(
         use_jwt: False sends the key as a header even when `rest_url` is given.
         max_buffering: the gateway's latest-wins limit, 1..60.
         open_timeout: seconds to wait for the handshake.
+        extensions: 1.1 extension tokens to ask for (`rt_ext`, spec 15); None: a 1.0 client.
     """
     token, key = _credentials(target, token, key, rest_url, use_jwt)
-    url = build_url(target, path=path, base_url=base_url, token=token, max_buffering=max_buffering)
+    url = build_url(
+        target,
+        path=path,
+        base_url=base_url,
+        token=token,
+        max_buffering=max_buffering,
+        extensions=extensions,
+    )
     try:
         ws = sync_connect(**_connect_args(url, key, open_timeout))
     except Exception as exc:
         raise connect_error(url, exc) from exc
     with ws:  # websockets 17 wants its sync connections used as context managers
-        yield RealtimeConnection(ws)
+        yield RealtimeConnection(ws, extensions)
 
 
 @contextlib.asynccontextmanager
@@ -141,16 +150,24 @@ async def realtime_async(
     use_jwt: bool = True,
     max_buffering: int | None = None,
     open_timeout: float = OPEN_TIMEOUT,
+    extensions: Sequence[str] | None = None,
 ) -> AsyncIterator[AsyncRealtimeConnection]:
     """Open a realtime session (asyncio API); arguments as `realtime`."""
     token, key = await _credentials_async(target, token, key, rest_url, use_jwt)
-    url = build_url(target, path=path, base_url=base_url, token=token, max_buffering=max_buffering)
+    url = build_url(
+        target,
+        path=path,
+        base_url=base_url,
+        token=token,
+        max_buffering=max_buffering,
+        extensions=extensions,
+    )
     try:
         ws = await async_connect(**_connect_args(url, key, open_timeout))
     except Exception as exc:
         raise connect_error(url, exc) from exc
     try:
-        yield AsyncRealtimeConnection(ws)
+        yield AsyncRealtimeConnection(ws, extensions)
     finally:
         await ws.close()
 

@@ -41,6 +41,7 @@ FEATURES = (
     "stream-handler-error",
     "webrtc-signaling",
     "webrtc-media",
+    "extensions",
 )
 # What the embedded reference hosts: every feature of chapter 13's table; `webrtc-media` only
 # when aiortc (the `[webrtc]` extra) is installed, as the reference then runs a media peer.
@@ -212,6 +213,7 @@ class EmbeddedServer:
     def command(self) -> list[str]:
         """The command line that starts the reference server."""
         cmd = [sys.executable, "-m", "reference", "serve", "--host", "127.0.0.1", "--port", "0"]
+        cmd += ["--heartbeat-interval", "1"]  # the heartbeat checks wait about one interval
         if self._key:
             cmd += ["--key", self._key]
         return cmd

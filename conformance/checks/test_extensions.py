@@ -62,7 +62,15 @@ def _frames_until_close(conn: Conn, *reqs: str, timeout: float = 5) -> list[Rece
 
 
 def _assert_end_of_output(frames: list[Received], reason: str) -> None:
-    """The session ended with end-of-output `reason`, close 1000, and no TIMEOUT (RT-EXT-020)."""
+    """The session ended with end-of-output `reason`, close 1000, and no TIMEOUT (RT-EXT-020).
+
+    An idle end where end-of-input should have ended the session is RT-EXT-011's failure.
+    """
+    final = frames[-2] if len(frames) >= 2 else frames[-1]
+    if reason == "end-of-input" and _action(final) == "end-of-output":
+        with requirement("RT-EXT-011"):
+            got = final.value.get("reason")
+            assert got != "idle-timeout", "the session idled out: end-of-input was not acted on"
     with requirement("RT-EXT-020"):
         assert len(frames) >= 2, f"the session ended with {[f.summary() for f in frames]}"
         final, close = frames[-2], frames[-1]

@@ -8,12 +8,20 @@ script gets the `hello` first and, with no extension enabled, nothing else diffe
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import json
 import socket
+import threading
+import time
+from collections.abc import Iterator
 
 import pytest
 from refhelpers import Running
 from wirebytes import binary, masked, server_frames
+
+from reference.apps.conformance import ConformanceApp
+from reference.server.serve import Server, serve
 
 TEXT, CLOSE = 0x1, 0x8
 OUTPUT_A = bytes.fromhex("81a66f7574707574a161")  # {"output": "a"}
@@ -133,3 +141,60 @@ def test_channel_with_no_extension_adds_only_the_hello(server: Running, offer: s
 
 def test_idle_end_with_an_empty_channel_is_1_0_after_the_hello(server: Running) -> None:
     assert after_hello(run_timeout(server, "?rt_ext=")) == ONE_ZERO_TIMEOUT
+
+
+@pytest.fixture(scope="module")
+def beating_server() -> Iterator[Running]:
+    """The conformance app with a 1 s heartbeat (only sessions that ask for it beat)."""
+    loop = asyncio.new_event_loop()
+    started: concurrent.futures.Future[Server] = concurrent.futures.Future()
+
+    def main() -> None:
+        asyncio.set_event_loop(loop)
+        started.set_result(
+            loop.run_until_complete(serve(ConformanceApp(), "127.0.0.1", 0, None, 1.0))
+        )
+        loop.run_forever()
+
+    thread = threading.Thread(target=main, daemon=True)
+    thread.start()
+    server = started.result(10)
+    try:
+        yield Running(server, loop, server.url)
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+def test_server_reaps_a_session_whose_pongs_never_come(beating_server: Running) -> None:
+    """RT-EXT-040/041: heartbeat and ping after 1 s, then close 1011 and the end of TCP."""
+    conn = Recorder(beating_server, "/realtime?rt_ext=heartbeat")
+    try:
+        started = time.monotonic()
+        hello, beat, ping, close = conn.frames(4)  # this client never answers the ping
+        elapsed = time.monotonic() - started
+        assert json.loads(hello[1])["heartbeat_interval"] == 1.0
+        assert beat == (TEXT, b'{"type":"x-fal-message","action":"heartbeat"}')
+        assert ping[0] == 0x9
+        assert close == (CLOSE, (1011).to_bytes(2, "big") + b"heartbeat: no pong")
+        assert elapsed >= 1.5  # one interval to the beat, one more for the missing pong
+        assert conn.sock.recv(1) == b""  # the server ended TCP: the session is gone
+    finally:
+        conn.close()
+
+
+def test_server_keeps_a_session_whose_pongs_come_back(beating_server: Running) -> None:
+    """A client that answers each ping keeps its session: beats, never a 1011."""
+    conn = Recorder(beating_server, "/realtime?rt_ext=heartbeat")
+    try:
+        for n in range(2):
+            frames = conn.frames(3 + 2 * n)
+            opcode, payload = frames[-1]
+            assert opcode == 0x9, frames
+            conn.sock.sendall(masked(0xA, payload))
+        conn.sock.sendall(binary({"prompt": "still here"}))
+        assert conn.frames(6)[-1] == (0x2, bytes.fromhex("81a66f7574707574aa7374696c6c2068657265"))
+    finally:
+        conn.close()

@@ -12,6 +12,8 @@ import functools
 import sys
 from pathlib import Path
 
+from conformance.catalog import load
+
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 
 # Server-side requirements that no check can observe from the outside, with the reason.
@@ -23,6 +25,18 @@ NOT_OBSERVABLE: dict[str, str] = {
     "RT-SEC-007": "the token service is not part of the server under test",
     "RT-LIFE-023": "the conformance app defines no policy (quota) that would end a session",
 }
+
+
+#: Check modules of a chapter newer than the packaged catalogue -> an ID that chapter defines.
+#: Until the catalogue holds that ID the module is neither collected (checks/conftest.py) nor
+#: counted here, so a 1.0 catalogue runs unchanged. (The 1.1 spec brings chapter 15.)
+CHAPTER_MODULES: dict[str, str] = {"test_extensions.py": "RT-EXT-002"}
+
+
+def pending_modules() -> list[str]:
+    """The modules of `CHAPTER_MODULES` whose chapter the catalogue does not hold yet."""
+    known = load()
+    return [name for name, req_id in CHAPTER_MODULES.items() if req_id not in known]
 
 
 def _req_args(node: ast.expr) -> list[str]:
@@ -42,7 +56,10 @@ def marked_checks(checks_dir: Path) -> dict[str, list[str]]:
     server suite and client mode both scan their own checks folder with it.
     """
     out: dict[str, list[str]] = {}
+    pending = pending_modules()
     for path in sorted(checks_dir.glob("test_*.py")):
+        if path.name in pending:
+            continue
         tree = ast.parse(path.read_text("utf-8"), str(path))
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):

@@ -28,16 +28,6 @@ NOT_OBSERVABLE: dict[str, str] = {
     "RT-MSG-026": "an app requirement: the conformance app's outputs are fixed by spec 13.2",
     "RT-FLOW-022": "a server that sheds a reader whose buffers are full rarely gets its close "
     "frame out; the flood check sees the connection end, not its code",
-    "RT-EXT-006": "needs a server with the extension channel (feature `extensions`); its checks "
-    "come with the reference implementation of spec 15",
-    "RT-EXT-012": "needs a server with the extension channel (feature `extensions`); its checks "
-    "come with the reference implementation of spec 15",
-    "RT-EXT-032": "needs a server with the extension channel (feature `extensions`); its checks "
-    "come with the reference implementation of spec 15",
-    "RT-EXT-040": "needs a server with the extension channel (feature `extensions`); its checks "
-    "come with the reference implementation of spec 15",
-    "RT-EXT-041": "needs a server with the extension channel (feature `extensions`); its checks "
-    "come with the reference implementation of spec 15",
 }
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
@@ -135,6 +135,15 @@ async def _open_async(
         raise connect_error(url, exc) from exc
 
 
+def _check_options(extensions: Sequence[str] | None, throttle_interval: float, lazy: bool) -> None:
+    """The 1.1 extensions and the @fal-ai/client send rules are separate opt-ins, not combined."""
+    if extensions and (throttle_interval or lazy):
+        raise ValueError(
+            "extensions= cannot be combined with throttle_interval= or lazy=: the JS send "
+            "rules drop and replay inputs, which the correlation indexes would not match"
+        )
+
+
 @contextlib.contextmanager
 def realtime(
     target: str,
@@ -149,6 +158,7 @@ def realtime(
     open_timeout: float = OPEN_TIMEOUT,
     throttle_interval: float = 0.0,
     lazy: bool = False,
+    extensions: Sequence[str] | None = None,
 ) -> Iterator[RealtimeConnection]:
     """Open a realtime session (blocking API); raises TokenError if the token call fails.
 
@@ -169,18 +179,22 @@ def realtime(
         lazy: opt-in @fal-ai/client reconnect: after any close the next send opens a new
             connection (new token in token mode) and writes the latest input when it opens.
             See `reference.client.live`.
+        extensions: 1.1 extension tokens to ask for (`rt_ext`, spec 15); None: a 1.0 client.
+            Not combined with `throttle_interval`/`lazy` (a ValueError says so).
     """
+    _check_options(extensions, throttle_interval, lazy)
     creds = (token, key, rest_url, use_jwt)
     url_args: dict[str, Any] = {
         "path": path,
         "base_url": base_url,
         "max_buffering": max_buffering,
+        "extensions": extensions,
         "open_timeout": open_timeout,
     }
     ws = _open_sync(target, creds, **url_args)
     if not throttle_interval and not lazy:
         with ws:  # websockets 17 wants its sync connections used as context managers
-            yield RealtimeConnection(ws)
+            yield RealtimeConnection(ws, extensions)
         return
     reopen = (lambda: _open_sync(target, creds, **url_args)) if lazy else None
     conn = LiveConnection(ws, throttle_interval=throttle_interval, reopen=reopen)
@@ -204,18 +218,21 @@ async def realtime_async(
     open_timeout: float = OPEN_TIMEOUT,
     throttle_interval: float = 0.0,
     lazy: bool = False,
+    extensions: Sequence[str] | None = None,
 ) -> AsyncIterator[AsyncRealtimeConnection]:
     """Open a realtime session (asyncio API); arguments as `realtime`."""
+    _check_options(extensions, throttle_interval, lazy)
     creds = (token, key, rest_url, use_jwt)
     url_args: dict[str, Any] = {
         "path": path,
         "base_url": base_url,
         "max_buffering": max_buffering,
+        "extensions": extensions,
         "open_timeout": open_timeout,
     }
     ws = await _open_async(target, creds, **url_args)
     if not throttle_interval and not lazy:
-        conn = AsyncRealtimeConnection(ws)
+        conn = AsyncRealtimeConnection(ws, extensions)
     else:
         reopen = (lambda: _open_async(target, creds, **url_args)) if lazy else None
         conn = AsyncLiveConnection(ws, throttle_interval=throttle_interval, reopen=reopen)

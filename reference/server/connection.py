@@ -20,6 +20,7 @@ from websockets.http11 import Request as WsRequest
 from websockets.server import ServerProtocol
 
 from reference.app import message_codec, to_output
+from reference.core.extensions import negotiate
 from reference.core.wsframes import MAX_MESSAGE
 from reference.server.channel import HOLD_WRITES, Driver
 from reference.server.http import Request, Route, parse_max_buffering, response
@@ -233,7 +234,10 @@ class Connection(asyncio.Protocol):
         if route.kind != "realtime":
             return RawDriver(self, route.handler, route.path, request, reply)
         assert route.config is not None
-        config = route.config.with_max_buffering(parse_max_buffering(request.query))
+        query = request.query
+        config = route.config.with_max_buffering(parse_max_buffering(query))
+        # Spec 15.1: `rt_ext` opts in; without it the session is byte for byte 1.0's.
+        config = config.with_extensions(negotiate(query, self.server.heartbeat_interval))
         # The one codec call site: fal's encode_message/decode_message, or the msgpack profile.
         codec = message_codec(route.handler)
         encode = codec.encode

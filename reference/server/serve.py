@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 from reference.app import App, input_model, make_validator
+from reference.core.extensions import HEARTBEAT_INTERVAL
 from reference.server.connection import Connection
 from reference.server.http import Auth, Route, Router
 from reference.server.state import ServerState
@@ -75,11 +76,18 @@ class Server:
 
 
 async def serve(
-    app: App, host: str = "127.0.0.1", port: int = 8765, key: str | None = None
+    app: App,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    key: str | None = None,
+    heartbeat_interval: float = HEARTBEAT_INTERVAL,
 ) -> Server:
-    """Start serving `app`; returns once the socket listens."""
+    """Start serving `app`; returns once the socket listens.
+
+    `heartbeat_interval` applies only to sessions that opt in to `heartbeat` (spec 15.5).
+    """
     app.setup()
-    state = ServerState(Router(build_routes(app)), Auth(key))
+    state = ServerState(Router(build_routes(app)), Auth(key), heartbeat_interval=heartbeat_interval)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: Connection(state), host, port, backlog=1024)
     return Server(state, server)
@@ -94,9 +102,15 @@ def load_app(spec: str) -> App:
     return cls()  # type: ignore[no-any-return]
 
 
-async def run(app: App, host: str, port: int, key: str | None) -> None:
+async def run(
+    app: App,
+    host: str,
+    port: int,
+    key: str | None,
+    heartbeat_interval: float = HEARTBEAT_INTERVAL,
+) -> None:
     """Serve until SIGINT/SIGTERM; print the URL line when ready."""
-    server = await serve(app, host, port, key)
+    server = await serve(app, host, port, key, heartbeat_interval)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from reference.core.extensions import HEARTBEAT_INTERVAL
 from reference.server.http import Auth, Router
 
 
@@ -26,3 +27,5 @@ class ServerState:
     auth: Auth
     connections: set[Stoppable] = field(default_factory=set)
     stopping: bool = False
+    #: Seconds between heartbeats on sessions that enable the extension (spec 15.5).
+    heartbeat_interval: float = HEARTBEAT_INTERVAL

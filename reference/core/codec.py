@@ -33,6 +33,17 @@ def _refuse_ext(code: int, data: bytes) -> Any:  # RT-CONV-009
     raise ProfileError(f"msgpack ext type {code} is not allowed; send plain maps and values")
 
 
+def _refuse_duplicate_keys(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:  # RT-CONV-013
+    mapping = dict(pairs)
+    if len(mapping) != len(pairs):  # msgpack alone would keep the last value silently
+        seen: set[Any] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ProfileError(f"a map holds the key {key!r} twice; send each key once")
+            seen.add(key)
+    return mapping
+
+
 def _check(value: Any, depth: int) -> None:
     """Walk containers once: str keys only, profile types only, depth bounded."""
     if depth > MAX_DEPTH:
@@ -69,7 +80,13 @@ def decode_input(data: bytes) -> dict[str, Any]:
         ProfileError: the payload is not exactly one msgpack map within the profile.
     """
     try:
-        value = msgpack.unpackb(data, raw=False, strict_map_key=False, ext_hook=_refuse_ext)
+        value = msgpack.unpackb(
+            data,
+            raw=False,
+            strict_map_key=False,
+            ext_hook=_refuse_ext,
+            object_pairs_hook=_refuse_duplicate_keys,
+        )
     except ProfileError:
         raise
     except msgpack.ExtraData:  # RT-CONV-010, RT-MSG-010

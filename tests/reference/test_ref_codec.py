@@ -96,10 +96,16 @@ def _cases(name: str) -> list[dict[str, Any]]:
 
 
 def _from_json_view(value: Any) -> Any:
-    """The JSON view of the vectors back to Python values (bin is {"$bytes": hex})."""
+    """The JSON view of the vectors back to Python values.
+
+    bin is {"$bytes": hex}; NaN and the infinities, which JSON cannot hold, are
+    {"$float": "NaN" | "Infinity" | "-Infinity"} (spec/schemas/json-view.schema.json).
+    """
     if isinstance(value, dict):
         if set(value) == {"$bytes"}:
             return bytes.fromhex(value["$bytes"])
+        if set(value) == {"$float"}:
+            return float(value["$float"])
         return {k: _from_json_view(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_from_json_view(v) for v in value]

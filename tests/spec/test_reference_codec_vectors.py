@@ -32,9 +32,6 @@ _decode_output: Callable[[bytes], Any] = (
 
 # Vector description -> why the reference does not meet it yet (owner: the reference core).
 KNOWN_GAPS = {
-    "a duplicate key in the top-level map (1.1)": "decode_input keeps the last value (RT-CONV-013)",
-    "the key prompt given twice (1.1)": "decode_input keeps the last value (RT-CONV-013)",
-    "a duplicate key in a nested map (1.1)": "decode_input keeps the last value (RT-CONV-013)",
     "an ext value (fixext1) in an output": "decode_output delivers ExtType (RT-CONV-016)",
     "a timestamp (ext -1) in an output": "decode_output delivers Timestamp (RT-CONV-016)",
     "an int map key in an output": "decode_output accepts non-str keys (RT-CONV-016)",

@@ -13,6 +13,7 @@ import importlib
 import inspect
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from reference.app import App, input_model, make_validator
@@ -75,13 +76,24 @@ class Server:
 
 
 async def serve(
-    app: App, host: str = "127.0.0.1", port: int = 8765, key: str | None = None
+    app: App,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    key: str | None = None,
+    *,
+    reuse_port: bool = False,
 ) -> Server:
-    """Start serving `app`; returns once the socket listens."""
+    """Start serving `app`; returns once the socket listens.
+
+    `reuse_port` sets SO_REUSEPORT so several worker processes listen on one port and the
+    kernel spreads connections over them (`workers.py`).
+    """
     app.setup()
     state = ServerState(Router(build_routes(app)), Auth(key))
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: Connection(state), host, port, backlog=1024)
+    server = await loop.create_server(
+        lambda: Connection(state), host, port, backlog=1024, reuse_port=reuse_port or None
+    )
     return Server(state, server)
 
 
@@ -94,14 +106,25 @@ def load_app(spec: str) -> App:
     return cls()  # type: ignore[no-any-return]
 
 
-async def run(app: App, host: str, port: int, key: str | None) -> None:
-    """Serve until SIGINT/SIGTERM; print the URL line when ready."""
-    server = await serve(app, host, port, key)
+async def run(
+    app: App,
+    host: str,
+    port: int,
+    key: str | None,
+    *,
+    reuse_port: bool = False,
+    ready: Callable[[int], None] | None = None,
+) -> None:
+    """Serve until SIGINT/SIGTERM; when ready, print the URL line (or call `ready(port)`)."""
+    server = await serve(app, host, port, key, reuse_port=reuse_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    print(f"ws://{host}:{server.port}", flush=True)
-    sys.stdout.flush()
+    if ready is not None:
+        ready(server.port)
+    else:
+        print(f"ws://{host}:{server.port}", flush=True)
+        sys.stdout.flush()
     await stop.wait()
     await server.stop()

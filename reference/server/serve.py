@@ -11,17 +11,27 @@ import asyncio
 import contextlib
 import importlib
 import inspect
+import resource
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from reference.app import App, input_model, make_validator
+from reference.core.wsframes import use_unmask
 from reference.server.connection import Connection
 from reference.server.http import Auth, Route, Router
 from reference.server.state import ServerState
 
 SHUTDOWN_GRACE = 2.0
+
+try:  # websockets' C unmasking (its optional speedups module), else the core's pure one
+    from websockets.speedups import apply_mask as _c_apply_mask
+except ImportError:  # pragma: no cover - websockets built without its C extension
+    pass
+else:
+    use_unmask(_c_apply_mask)
 
 
 def build_routes(app: App) -> list[Route]:
@@ -97,6 +107,28 @@ async def serve(
     return Server(state, server)
 
 
+def raise_file_limit() -> int:
+    """Raise RLIMIT_NOFILE as far as allowed (one fd per connection; issue 14 aims at 100k).
+
+    The soft limit goes to the hard one; a privileged process raises both to the kernel's
+    `fs.nr_open`. Returns the soft limit now in force.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        ceiling = int(Path("/proc/sys/fs/nr_open").read_text())
+    except (OSError, ValueError):
+        ceiling = hard
+    for target in (max(ceiling, hard), hard):
+        if target == resource.RLIM_INFINITY or target <= soft:
+            break
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, target))
+            return target
+        except (OSError, ValueError):
+            continue
+    return soft
+
+
 def load_app(spec: str) -> App:
     """Instantiate `module:Class`."""
     module_name, _, class_name = spec.partition(":")
@@ -116,6 +148,7 @@ async def run(
     ready: Callable[[int], None] | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM; when ready, print the URL line (or call `ready(port)`)."""
+    raise_file_limit()
     server = await serve(app, host, port, key, reuse_port=reuse_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -252,7 +252,7 @@ class RealtimeDriver:
         session = self.session
         asyncio.tasks._enter_task(self.loop, task)
         try:
-            while not self.channel.write_paused:
+            while session.pending and not self.channel.write_paused:
                 work = session.next_work()
                 if work is None:
                     break

@@ -15,12 +15,13 @@ is pinned: on a 2-CPU machine its figure shows what a second core buys with the 
 sharing the cores.
 
 Per target and round: msgs/s and server CPU per message with `--conns` closed-loop
-connections; p50/p99/p99.9 with the offered rate held at 80 % of that target's measured
-msgs/s (paced sends over `--paced-conns` connections, latency from each send); msgs/s and
-MB/s for 64 KiB and 1 MiB messages. Then, on the default server only: `--idle` mostly idle
-WebSocket sessions opened from 127.0.0.2.. (28k source ports each), the server's RSS per
-connection, and an active connection's p50 before and meanwhile. Both sides raise their own
-file limit; if the limit or memory stops the run short, the largest count reached is printed.
+connections; the sequential p50 of one unloaded connection; p50/p99/p99.9 with the offered
+rate held at 80 % of that target's measured msgs/s (paced sends over `--paced-conns`
+connections, latency from each send); msgs/s for 64 KiB and 1 MiB messages (4 connections).
+Then, on the default server only: `--idle` mostly idle WebSocket sessions opened from
+127.0.0.2.. (25k per source address), the server's RSS per connection, and an active
+connection's p50 before and meanwhile. Both sides raise their own file limit; if a limit
+stops the run short, the largest count reached is printed.
 Loopback only; every server is stopped by pid at the end.
 """
 
@@ -150,6 +151,7 @@ def measure(
     out["rps"] = count / args.duration
     # includes the 0.5 s warm-up's messages in CPU but not in count: an upper bound
     out["cpu"] = (tree_cpu_ns(pid) - cpu0) / max(count, 1) / 1000
+    out["seq_p50"] = uvloop.run(seq_p50(url, 5000))  # one connection, unloaded
     lat = uvloop.run(paced(url, 0.8 * out["rps"], args.paced_conns, args.duration))
     out.update(lat)
     if big:
@@ -184,7 +186,7 @@ def main() -> int:
     parser.add_argument("--paced-conns", type=int, default=50)
     parser.add_argument("--idle", type=int, default=100_000, help="0 leaves the phase out")
     args = parser.parse_args()
-    raise_file_limit()
+    fd_limit = raise_file_limit()
     py = sys.executable
     serve = [py, "-m", "reference", "serve", "--port", "0"]
     targets: list[tuple[str, list[str], bool]] = [
@@ -211,7 +213,12 @@ def main() -> int:
             set_cpu(1 if pinnable else None)
             import uvloop
 
-            idle = uvloop.run(idle_phase(url, args.idle, proc.pid))
+            # Each idle session is one fd here too (the server raised its own limit alike).
+            target = min(args.idle, fd_limit - 256)
+            if target < args.idle:
+                print(f"idle: {target} (RLIMIT_NOFILE is {fd_limit} here)", file=sys.stderr)
+            idle = uvloop.run(idle_phase(url, target, proc.pid))
+            idle["limit"] = fd_limit
     finally:
         for proc, _ in procs:
             stop(proc)
@@ -239,20 +246,23 @@ def report(
     print(f"\n{args.rounds} interleaved rounds, medians; load average {load[0]:.2f} {load[1]:.2f}")
     print(f"(1, 5 min) at the end; {args.conns} closed-loop connections, {args.duration:.0f} s.\n")
     print(
-        "| target | msgs/s | x floor | server CPU us/msg | x floor | p50 us @80% | x floor "
-        "| p99 us | p99.9 us | 64 KiB msgs/s | x floor | 1 MiB msgs/s | x floor |"
+        "| target | msgs/s | x floor | server CPU us/msg | x floor | seq. p50 us | x floor "
+        "| p50 us @80% | x floor | p99 us | p99.9 us | 64 KiB msgs/s | x floor "
+        "| 1 MiB msgs/s | x floor |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|" + "---:|" * 15)
     for (name, _, _pin), m in zip(targets, med, strict=True):
         print(
             f"| {name} | {_num(m, 'rps')} | {_ratio(m, floor, 'rps')} | {_num(m, 'cpu', '.1f')} "
-            f"| {_ratio(m, floor, 'cpu')} | {_num(m, 'p50')} | {_ratio(m, floor, 'p50')} "
+            f"| {_ratio(m, floor, 'cpu')} | {_num(m, 'seq_p50')} | {_ratio(m, floor, 'seq_p50')} "
+            f"| {_num(m, 'p50')} | {_ratio(m, floor, 'p50')} "
             f"| {_num(m, 'p99')} | {_num(m, 'p999')} | {_num(m, '64 KiB')} "
             f"| {_ratio(m, floor, '64 KiB')} | {_num(m, '1 MiB')} | {_ratio(m, floor, '1 MiB')} |"
         )
     if idle is not None:
         print(
-            f"\nIdle sessions on the default server: {idle['opened']:,.0f} open, "
+            f"\nIdle sessions on the default server: {idle['opened']:,.0f} open "
+            f"(RLIMIT_NOFILE {idle['limit']:,.0f}), "
             f"{idle['kib_per_conn']:.1f} KiB RSS each; an active connection's sequential p50 "
             f"{idle['p50_before']:.0f} us before, {idle['p50_during']:.0f} us meanwhile "
             f"({idle['p50_during'] / idle['p50_before']:.2f}x)."

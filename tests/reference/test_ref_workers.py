@@ -7,6 +7,7 @@ and SIGTERM must close open sessions with 1001 (RT-LIFE-021) and exit 0 with no 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -59,8 +60,9 @@ def test_every_worker_serves_every_endpoint_and_alias(
     workers = children(proc.pid)
     assert len(workers) == WORKERS
     before = {pid: sockets(pid) for pid in workers}
-    conns = [open_ws(url + path) for _ in range(16) for path in ("/realtime", "/me/app/realtime")]
-    try:
+    with contextlib.ExitStack() as stack:
+        paths = [path for _ in range(16) for path in ("/realtime", "/me/app/realtime")]
+        conns = [stack.enter_context(open_ws(url + path)) for path in paths]
         for i, ws in enumerate(conns):
             ws.send(pack({"prompt": f"p{i}"}))
             assert recv(ws) == {"output": f"p{i}"}
@@ -76,13 +78,12 @@ def test_every_worker_serves_every_endpoint_and_alias(
                 url.replace("ws://", "http://") + "/health", timeout=10
             ) as r:
                 assert r.status == 200
-    finally:
         for ws in conns[1:]:
             ws.close()
-    # One session left open: SIGTERM closes it with 1001 and every process exits.
-    proc.send_signal(signal.SIGTERM)
-    with pytest.raises(ConnectionClosed) as closed:
-        conns[0].recv(10)
+        # One session left open: SIGTERM closes it with 1001 and every process exits.
+        proc.send_signal(signal.SIGTERM)
+        with pytest.raises(ConnectionClosed) as closed:
+            conns[0].recv(10)
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 1001
     assert proc.wait(15) == 0

@@ -17,6 +17,7 @@ outputs keep input order and still leave through `_flush` only.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import inspect
 import logging
@@ -54,6 +55,7 @@ class RealtimeDriver:
         self._waiter: asyncio.Future[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self.task: asyncio.Task[None] | None = None
+        self._context = contextvars.copy_context()
         # Unary async handlers may be stepped inline (see the module docstring).
         self._inline = config.mode is Mode.UNARY and is_async
         self._suspended: Coroutine[Any, Any, Any] | None = None  # a handler started inline
@@ -62,7 +64,10 @@ class RealtimeDriver:
         """The 101 was written: open the session and start the worker."""
         self.session.accept(self.loop.time())
         self._arm_timer()
-        self.task = self.loop.create_task(self._run())
+        # The worker's own context, so the inline steps run in it too (contextvars a handler
+        # sets before its first await are still set after it).
+        self._context = contextvars.copy_context()
+        self.task = self.loop.create_task(self._run(), context=self._context)
 
     # -- from the connection ------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
@@ -245,25 +250,30 @@ class RealtimeDriver:
     def _serve_inline(self, task: asyncio.Task[None]) -> None:
         """Serve queued inputs in this callback while the worker is parked (no task switch).
 
-        Each step runs as the worker task (`asyncio.current_task()`, `asyncio.timeout` work
-        in the handler). It stops at a handler that suspends (the worker finishes it), under
-        backpressure, or when the queue is empty; the worker is woken for whatever is left.
+        Each step runs as the worker task and in its context (`asyncio.current_task()`,
+        `asyncio.timeout` and contextvars work in the handler). It stops at a handler that
+        suspends (the worker finishes it), under backpressure, or when the queue is empty;
+        the worker is woken for whatever is left.
         """
         session = self.session
         asyncio.tasks._enter_task(self.loop, task)
         try:
-            while session.pending and not self.channel.write_paused:
-                work = session.next_work()
-                if work is None:
-                    break
-                self._suspended = self._start_unary(work)
-                if self._suspended is not None:
-                    break
+            self._context.run(self._inline_steps)
         finally:
             asyncio.tasks._leave_task(self.loop, task)
         self._flush()
         if self._suspended is not None or session.pending or session.inputs_done:
             self._wake()
+
+    def _inline_steps(self) -> None:
+        session = self.session
+        while session.pending and not self.channel.write_paused:
+            work = session.next_work()
+            if work is None:
+                break
+            self._suspended = self._start_unary(work)
+            if self._suspended is not None:
+                break
 
     async def _server_streaming(self) -> None:
         first = await self._next_work()

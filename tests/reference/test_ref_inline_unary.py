@@ -8,6 +8,7 @@ keep input order when fast and suspending inputs are pipelined (RT-CTRL-011, RT-
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +17,8 @@ from pydantic import BaseModel
 from refhelpers import Running, open_ws, pack, recv
 
 from reference import App, realtime
+
+REQUEST_N: contextvars.ContextVar[int] = contextvars.ContextVar("request_n")
 
 
 class Step(BaseModel):
@@ -35,12 +38,14 @@ class InlineApp(App):
     @realtime("/steps")
     async def steps(self, inp: Step) -> Out:
         # asyncio.timeout needs a current task: the inline step must run as the worker task.
+        # A contextvar set before the first await must survive it (same context throughout).
+        REQUEST_N.set(inp.n)
         async with asyncio.timeout(5):
             if inp.sleep_ms:
                 await asyncio.sleep(inp.sleep_ms / 1000)
         if inp.fail:
             raise RuntimeError("boom")
-        return Out(n=inp.n, in_task=asyncio.current_task() is not None)
+        return Out(n=REQUEST_N.get(), in_task=asyncio.current_task() is not None)
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import logging
 import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,9 +30,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve.add_argument(
         "--transport",
-        choices=["websockets", "websockets-uvloop"],
-        default="websockets",
-        help="event loop under the sans-I/O core (uvloop is optional)",
+        choices=["auto", "asyncio", "uvloop", "websockets", "websockets-uvloop"],
+        default="auto",
+        help="event loop under the sans-I/O core: auto is uvloop when installed, else asyncio "
+        "(websockets and websockets-uvloop are the old names of asyncio and uvloop)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing the port with SO_REUSEPORT, each serving every endpoint",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -38,14 +48,26 @@ def main(argv: list[str] | None = None) -> int:
     app = load_app(args.app)
     if args.heartbeat_interval < 1:
         parser.error("--heartbeat-interval must be at least 1 second (spec 15.5)")
-    coro = run(app, args.host, args.port, args.key, args.heartbeat_interval)
-    if args.transport == "websockets-uvloop":
+    runner = loop_runner(args.transport)
+    if args.workers > 1:
+        from reference.server.workers import run_workers
+
+        return run_workers(
+            app, args.host, args.port, args.key, args.workers, runner, args.heartbeat_interval
+        )
+    runner(run(app, args.host, args.port, args.key, args.heartbeat_interval))
+    return 0
+
+
+def loop_runner(transport: str) -> Callable[[Coroutine[Any, Any, None]], object]:
+    """`uvloop.run` or `asyncio.run` for a `--transport` choice."""
+    if transport == "auto":
+        transport = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    if transport in ("uvloop", "websockets-uvloop"):
         import uvloop
 
-        uvloop.run(coro)
-    else:
-        asyncio.run(coro)
-    return 0
+        return uvloop.run
+    return asyncio.run
 
 
 if __name__ == "__main__":

@@ -6,15 +6,23 @@ whatever the session produced through one output path (`_flush`). One worker per
 keeps outputs and error frames in input order, also under backpressure (it waits for the
 transport to drain before taking the next unit of work). A client leaving cancels the worker
 silently (RT-LIFE-025).
+
+The unary hot path skips the task switch per input: while the worker is parked with nothing in
+flight, `data_received` runs an async handler's first step itself, as the worker task (as 3.12's
+eager tasks do). A handler that returns without suspending is answered in the same callback; one
+that suspends is handed to the worker, which finishes it before it takes the next input, so
+outputs keep input order and still leave through `_flush` only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable
+import types
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator
 from typing import Any
 
 from reference.core.session import Mode, Session, SessionConfig, State, Validator
@@ -47,12 +55,19 @@ class RealtimeDriver:
         self._waiter: asyncio.Future[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self.task: asyncio.Task[None] | None = None
+        self._context = contextvars.copy_context()
+        # Unary async handlers may be stepped inline (see the module docstring).
+        self._inline = config.mode is Mode.UNARY and is_async
+        self._suspended: Coroutine[Any, Any, Any] | None = None  # a handler started inline
 
     def start(self) -> None:
         """The 101 was written: open the session and start the worker."""
         self.session.accept(self.loop.time())
         self._arm_timer()
-        self.task = self.loop.create_task(self._run())
+        # The worker's own context, so the inline steps run in it too (contextvars a handler
+        # sets before its first await are still set after it).
+        self._context = contextvars.copy_context()
+        self.task = self.loop.create_task(self._run(), context=self._context)
 
     # -- from the connection ------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
@@ -60,8 +75,12 @@ class RealtimeDriver:
         session.receive_data(data, self.loop.time())
         if session.reading_held:
             self.channel.hold_reading(HOLD_QUEUE)
+        state = session.state
+        if state is State.OPEN and self._inline and self._waiter is not None and self.task:
+            self._serve_inline(self.task)  # flushes pongs and rejections, in order, with outputs
+            return
         self._flush()
-        if session.state is State.CLOSING or session.state is State.CLOSED:
+        if state is State.CLOSING or state is State.CLOSED:
             self._stop()
         else:
             self._wake()
@@ -142,9 +161,14 @@ class RealtimeDriver:
 
     # -- the worker ---------------------------------------------------------------------
     async def _next_work(self) -> list[Any] | None:
-        """The next batch of inputs, or None once the session serves no more."""
+        """The next batch of inputs, or None once the session serves no more.
+
+        [] when the inline path started a handler meanwhile: the caller finishes it first.
+        """
         session = self.session
         while True:
+            if self._suspended is not None:
+                return []
             work = session.next_work()
             self._flush()  # rejections taken on the way; releases a read hold
             if work is not None or session.inputs_done:
@@ -175,16 +199,85 @@ class RealtimeDriver:
 
     async def _unary(self) -> None:
         session = self.session
-        handler = self.handler
-        is_async = self.is_async
-        while (work := await self._next_work()) is not None:
-            try:
-                result = await handler(*work) if is_async else await self._in_thread(work)
-                session.output(result)
-            except Exception as exc:  # RT-CTRL-015/016: this input fails; the session goes on
-                log.error("realtime handler failed on %s", self.path, exc_info=exc)
-                session.handler_failed(exc)
+        while True:
+            suspended, self._suspended = self._suspended, None
+            if suspended is not None:
+                await self._finish_unary(suspended)  # started by `_serve_inline`
+                continue
+            work = await self._next_work()
+            if work is None:
+                break
+            if not work:
+                continue
+            if self.is_async:
+                self._suspended = self._start_unary(work)
+            else:
+                try:
+                    self.session.output(await self._in_thread(work))
+                except Exception as exc:
+                    self._unary_failed(exc)
         session.end()
+
+    # -- unary steps, shared by the worker and the inline path --------------------------
+    def _start_unary(self, work: list[Any]) -> Coroutine[Any, Any, Any] | None:
+        """Run the handler on `work` to its first suspension; None once it is answered."""
+        coro = self.handler(*work)
+        try:
+            yielded = coro.send(None)
+        except StopIteration as done:
+            self._unary_output(done.value)
+            return None
+        except Exception as exc:
+            self._unary_failed(exc)
+            return None
+        return _resume(coro, yielded)
+
+    async def _finish_unary(self, suspended: Coroutine[Any, Any, Any]) -> None:
+        try:
+            result = await suspended
+        except Exception as exc:
+            self._unary_failed(exc)
+        else:
+            self._unary_output(result)
+
+    def _unary_output(self, result: Any) -> None:
+        try:
+            self.session.output(result)
+        except Exception as exc:  # the output did not encode
+            self._unary_failed(exc)
+
+    def _unary_failed(self, exc: Exception) -> None:
+        """RT-CTRL-015/016: this input fails with INTERNAL_ERROR; the session goes on."""
+        log.error("realtime handler failed on %s", self.path, exc_info=exc)
+        self.session.handler_failed(exc)
+
+    def _serve_inline(self, task: asyncio.Task[None]) -> None:
+        """Serve queued inputs in this callback while the worker is parked (no task switch).
+
+        Each step runs as the worker task and in its context (`asyncio.current_task()`,
+        `asyncio.timeout` and contextvars work in the handler). It stops at a handler that
+        suspends (the worker finishes it), under backpressure, or when the queue is empty;
+        the worker is woken for whatever is left.
+        """
+        session = self.session
+        asyncio.tasks._enter_task(self.loop, task)
+        try:
+            self._context.run(self._inline_steps)
+        finally:
+            asyncio.tasks._leave_task(self.loop, task)
+        self._flush()
+        if self._suspended is not None or session.pending or session.inputs_done:
+            self._wake()
+
+    def _inline_steps(self) -> None:
+        session = self.session
+        while session.pending and not self.channel.write_paused:
+            work = session.next_work()
+            if work is None:
+                break
+            self._suspended = self._start_unary(work)
+            if self._suspended is not None:
+                break
 
     async def _server_streaming(self) -> None:
         first = await self._next_work()
@@ -224,3 +317,21 @@ class RealtimeDriver:
         else:
             await self._send(await result)
         self.session.stream_finished(self.loop.time())
+
+
+@types.coroutine
+def _resume(coro: Coroutine[Any, Any, Any], yielded: Any) -> Generator[Any, Any, Any]:
+    """Finish `coro`, already stepped once and suspended on `yielded`, as `yield from` would."""
+    while True:
+        try:
+            try:
+                sent = yield yielded
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # cancellation reaches the handler, as with await
+                yielded = coro.throw(exc)
+            else:
+                yielded = coro.send(sent)
+        except StopIteration as done:
+            return done.value

@@ -11,17 +11,28 @@ import asyncio
 import contextlib
 import importlib
 import inspect
+import resource
 import signal
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from reference.app import App, input_model, make_validator
 from reference.core.extensions import HEARTBEAT_INTERVAL
+from reference.core.wsframes import use_unmask
 from reference.server.connection import Connection
 from reference.server.http import Auth, Route, Router
 from reference.server.state import ServerState
 
 SHUTDOWN_GRACE = 2.0
+
+try:  # websockets' C unmasking (its optional speedups module), else the core's pure one
+    from websockets.speedups import apply_mask as _c_apply_mask
+except ImportError:  # pragma: no cover - websockets built without its C extension
+    pass
+else:
+    use_unmask(_c_apply_mask)
 
 
 def build_routes(app: App) -> list[Route]:
@@ -81,16 +92,44 @@ async def serve(
     port: int = 8765,
     key: str | None = None,
     heartbeat_interval: float = HEARTBEAT_INTERVAL,
+    *,
+    reuse_port: bool = False,
 ) -> Server:
     """Start serving `app`; returns once the socket listens.
 
     `heartbeat_interval` applies only to sessions that opt in to `heartbeat` (spec 15.5).
+    `reuse_port` sets SO_REUSEPORT so several worker processes listen on one port and the
+    kernel spreads connections over them (`workers.py`).
     """
     app.setup()
     state = ServerState(Router(build_routes(app)), Auth(key), heartbeat_interval=heartbeat_interval)
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: Connection(state), host, port, backlog=1024)
+    server = await loop.create_server(
+        lambda: Connection(state), host, port, backlog=1024, reuse_port=reuse_port or None
+    )
     return Server(state, server)
+
+
+def raise_file_limit() -> int:
+    """Raise RLIMIT_NOFILE as far as allowed (one fd per connection; issue 14 aims at 100k).
+
+    The soft limit goes to the hard one; a privileged process raises both to the kernel's
+    `fs.nr_open`. Returns the soft limit now in force.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        ceiling = int(Path("/proc/sys/fs/nr_open").read_text())
+    except (OSError, ValueError):
+        ceiling = hard
+    for target in (max(ceiling, hard), hard):
+        if target == resource.RLIM_INFINITY or target <= soft:
+            break
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, target))
+            return target
+        except (OSError, ValueError):
+            continue
+    return soft
 
 
 def load_app(spec: str) -> App:
@@ -108,14 +147,21 @@ async def run(
     port: int,
     key: str | None,
     heartbeat_interval: float = HEARTBEAT_INTERVAL,
+    *,
+    reuse_port: bool = False,
+    ready: Callable[[int], None] | None = None,
 ) -> None:
-    """Serve until SIGINT/SIGTERM; print the URL line when ready."""
-    server = await serve(app, host, port, key, heartbeat_interval)
+    """Serve until SIGINT/SIGTERM; when ready, print the URL line (or call `ready(port)`)."""
+    raise_file_limit()
+    server = await serve(app, host, port, key, heartbeat_interval, reuse_port=reuse_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    print(f"ws://{host}:{server.port}", flush=True)
-    sys.stdout.flush()
+    if ready is not None:
+        ready(server.port)
+    else:
+        print(f"ws://{host}:{server.port}", flush=True)
+        sys.stdout.flush()
     await stop.wait()
     await server.stop()

@@ -6,6 +6,7 @@ fails with the reason. Nothing is ever skipped.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,9 +47,24 @@ def fal_runner(fal_venv_python: Path) -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="session")
 def reference_server() -> Iterator[ServerProcess]:
-    """`python -m reference serve --port 0` (the conformance app), shared."""
+    """`python -m reference serve --port 0` (the conformance app), shared.
+
+    `REFERENCE_TRANSPORT=asyncio` runs it on the plain asyncio loop (default: `auto`).
+    """
+    transport = os.environ.get("REFERENCE_TRANSPORT", "auto")
     server = _start(
-        [sys.executable, "-m", "reference", "serve", "--host", "127.0.0.1", "--port", "0"]
+        [
+            sys.executable,
+            "-m",
+            "reference",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--transport",
+            transport,
+        ]
     )
     yield server
     server.stop()

@@ -173,4 +173,15 @@ FAULTS = (
     fault("http-failure-200", should="RT-HTTP-004"),
     fault("http-unknown-path-200", should="RT-HTTP-005"),
     fault("health-broken", must="RT-CONF-014"),
+    # 12-security: limits, credentials and HTTP parsing.
+    fault("many-fragments-served", should="RT-SEC-011"),
+    fault("object-bomb-accepted", should="RT-SEC-012"),
+    fault("no-431", should="RT-SEC-014"),
+    fault("no-414", should="RT-SEC-015"),
+    fault("no-413", should="RT-SEC-016"),
+    fault("no-handshake-timeout", should="RT-SEC-017"),
+    fault("auth-after-body", must="RT-SEC-030", auth=True),
+    fault("non-ascii-credential-crash", must="RT-SEC-031", auth=True),
+    fault("upgrade-any-method", should="RT-SEC-041"),
+    fault("frames-before-101", must="RT-SEC-042"),
 )

@@ -89,18 +89,20 @@ FAULTS = (
     fault("refuse-unknown-query", must="RT-TRANS-020"),
     fault("refuse-max-buffering", must="RT-TRANS-021"),
     fault("deflate-breaks-session", must="RT-TRANS-030"),
-    fault("no-1009-accept", must="RT-TRANS-044"),
-    fault("no-1009-drop", must="RT-TRANS-044"),
+    fault("no-1009-accept", must="RT-TRANS-044 RT-SEC-010"),
+    fault("no-1009-drop", must="RT-TRANS-044 RT-SEC-010"),
     fault(
         "small-size-limit",
         must="RT-TRANS-042",
         should="RT-TRANS-043",
     ),
     # 03-authentication (and the same rules on raw and HTTP endpoints).
-    fault("auth-not-enforced", must="RT-AUTH-010 RT-RAW-001 RT-CONF-020", auth=True),
+    fault("auth-not-enforced", must="RT-AUTH-010 RT-RAW-001 RT-CONF-020 RT-SEC-031", auth=True),
     fault("auth-wrong-status", should="RT-AUTH-011", auth=True),
     fault("echo-auth-not-enforced", must="RT-RAW-001 RT-CONF-020", auth=True),
-    fault("http-auth-not-enforced", must="RT-HTTP-006 RT-CONF-020", auth=True),
+    fault(
+        "http-auth-not-enforced", must="RT-HTTP-006 RT-CONF-020 RT-SEC-030 RT-SEC-031", auth=True
+    ),
     # 04-messages: inputs, outputs, ordering.
     fault("accept-non-map", must="RT-CTRL-010"),
     fault("accept-text-input", must="RT-MSG-011"),

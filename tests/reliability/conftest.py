@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from relhelpers import ServerProc
-
-KEY = "SECRET"
+from relhelpers import KEY, ServerProc
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,8 @@ from typing import IO, Any
 import msgpack
 
 REPO = Path(__file__).resolve().parents[2]
+#: The key the `keyed` fixture's server requires.
+KEY = "SECRET"
 UPGRADE_KEY = "MDEyMzQ1Njc4OWFiY2RlZg=="
 MASK = b"\x01\x02\x03\x04"
 #: Upper bound for one wait on the server (a deadline against a hang, not a timed assertion).

@@ -213,7 +213,7 @@ async def soak(url: str, pid: int, args: argparse.Namespace) -> Tally:
     return tally
 
 
-def report(tally: Tally, stderr_lines: int) -> dict[str, Any]:
+def report(tally: Tally, stderr: list[str]) -> dict[str, Any]:
     lat = sorted(tally.latencies) or [float("nan")]
     return {
         "steps": tally.steps,
@@ -227,7 +227,14 @@ def report(tally: Tally, stderr_lines: int) -> dict[str, Any]:
         "p50_ms": round(statistics.median(lat) * 1000, 2),
         "p99_ms": round(lat[int(len(lat) * 0.99) - 1 if len(lat) > 1 else 0] * 1000, 2),
         "rss_mb": [[round(t), round(mb, 1)] for t, mb in tally.rss],
-        "server_stderr_lines": stderr_lines,
+        "server_stderr_lines": len(stderr),
+        "server_stderr_kinds": sorted(
+            {
+                line[:90]
+                for line in stderr
+                if "Error" in line or line.startswith(("WARNING", "ERROR"))
+            }
+        )[:5],
     }
 
 
@@ -237,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--bad", type=float, default=0.1, help="share of bad inputs (0..1)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--server-log", type=Path, default=None, help="keep the server's stderr")
     args = parser.parse_args(argv)
     if not (1 <= args.users <= 200 and 0 < args.minutes <= 120 and 0 <= args.bad <= 1):
         parser.error("bounded runs only: 1-200 users, up to 120 minutes, --bad in 0..1")
@@ -256,7 +264,9 @@ def main(argv: list[str] | None = None) -> int:
                 proc.stdout.close()
         stderr.seek(0)
         err = stderr.read().decode("utf-8", "replace")
-    figures = report(tally, len([line for line in err.splitlines() if line.strip()]))
+    if args.server_log is not None:
+        args.server_log.write_text(err)
+    figures = report(tally, [line for line in err.splitlines() if line.strip()])
     print(json.dumps(figures, indent=2))
     if args.json is not None:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")

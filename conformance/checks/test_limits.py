@@ -65,18 +65,25 @@ def test_server_bounds_fragments_per_message(target: Target) -> None:
 
 @pytest.mark.req("RT-SEC-012", "RT-TRANS-043")
 def test_server_rejects_input_of_too_many_objects(target: Target) -> None:
-    """An input of 2.1 million empty maps is a rejected input; the session goes on."""
+    """An input of 2.1 million empty maps is not served (it is rejected as an input).
+
+    Only serving it breaks RT-SEC-012: how the rejection is framed, and whether the session
+    goes on, are the business of the error-frame checks (RT-CTRL-*).
+    """
     bomb = _PROMPT_MAP + b"\xdd" + struct.pack("!I", EMPTY_MAPS) + b"\x80" * EMPTY_MAPS
-    with requirement("RT-SEC-012"), target.connect() as conn:
+    with target.connect() as conn:
         conn.send_bytes(bomb)
-        got = conn.recv(timeout=20)
+        try:
+            got = conn.recv(timeout=20)
+        except ConformanceFailure:
+            return  # no answer at all: RT-STREAM-003's finding, not this one's
         if got.kind == "close" and got.code == 1009:  # a 2 MB message refused: a size limit
             with requirement("RT-TRANS-043"):
                 raise ConformanceFailure(f"a {len(bomb)}-byte input got {got.summary()}")
-        assert got.is_error_frame, f"an input of {EMPTY_MAPS} empty maps got {got.summary()}"
-        assert got.value.get("error") == "INVALID_INPUT", got.summary()
-        conn.send_msgpack({"prompt": "after"})
-        assert conn.recv_output() == {"output": "after"}
+        with requirement("RT-SEC-012"):
+            assert got.kind != "binary", (
+                f"an input of {EMPTY_MAPS} empty maps was served: {got.summary()}"
+            )
 
 
 @pytest.mark.req("RT-SEC-042")

@@ -22,6 +22,15 @@ NOT_OBSERVABLE: dict[str, str] = {
     "RT-SEC-003": "the target's logs are not visible to the suite",
     "RT-SEC-007": "the token service is not part of the server under test",
     "RT-LIFE-023": "the conformance app defines no policy (quota) that would end a session",
+    "RT-SEC-013": "the server's memory and read pausing are not visible on the wire",
+    "RT-SEC-018": "the default idle bound (75 s) is longer than a check waits",
+    "RT-SEC-019": "reaching a connection cap takes thousands of connections",
+    "RT-SEC-020": "a timing figure, measured by bench/soak.py rather than checked",
+    "RT-SEC-022": "what a server buffers after its close frame is not visible on the wire",
+    "RT-SEC-032": "timing of credential comparison is not measurable on loopback with confidence",
+    "RT-SEC-033": "the token signing secret is not visible on the wire",
+    "RT-SEC-050": "the default ping wait (20 s + 20 s) is longer than a check waits",
+    "RT-SEC-060": "the target's logs are not visible to the suite",
 }
 
 

@@ -92,18 +92,20 @@ FAULTS = (
     fault("refuse-unknown-query", must="RT-TRANS-020"),
     fault("refuse-max-buffering", must="RT-TRANS-021"),
     fault("deflate-breaks-session", must="RT-TRANS-030"),
-    fault("no-1009-accept", must="RT-TRANS-044"),
-    fault("no-1009-drop", must="RT-TRANS-044"),
+    fault("no-1009-accept", must="RT-TRANS-044 RT-SEC-010"),
+    fault("no-1009-drop", must="RT-TRANS-044 RT-SEC-010"),
     fault(
         "small-size-limit",
         must="RT-TRANS-042",
         should="RT-TRANS-043",
     ),
     # 03-authentication (and the same rules on raw and HTTP endpoints).
-    fault("auth-not-enforced", must="RT-AUTH-010 RT-RAW-001 RT-CONF-020", auth=True),
+    fault("auth-not-enforced", must="RT-AUTH-010 RT-RAW-001 RT-CONF-020 RT-SEC-031", auth=True),
     fault("auth-wrong-status", should="RT-AUTH-011", auth=True),
     fault("echo-auth-not-enforced", must="RT-RAW-001 RT-CONF-020", auth=True),
-    fault("http-auth-not-enforced", must="RT-HTTP-006 RT-CONF-020", auth=True),
+    fault(
+        "http-auth-not-enforced", must="RT-HTTP-006 RT-CONF-020 RT-SEC-030 RT-SEC-031", auth=True
+    ),
     # 04-messages: inputs, outputs, ordering.
     fault("accept-non-map", must="RT-CTRL-010"),
     fault("accept-text-input", must="RT-MSG-011"),
@@ -176,6 +178,7 @@ FAULTS = (
     fault("http-failure-200", should="RT-HTTP-004"),
     fault("http-unknown-path-200", should="RT-HTTP-005"),
     fault("health-broken", must="RT-CONF-014"),
+<<<<<<< HEAD
     # 11-webrtc and the conformance app's webrtc-media.
     fault("webrtc-no-ready", must="RT-RTC-001", features=WEBRTC),
     fault(
@@ -186,4 +189,17 @@ FAULTS = (
     fault("webrtc-ignore-candidates", must="RT-RTC-010", should="RT-RTC-012", features=WEBRTC),
     fault("webrtc-media-unchanged", must="RT-CONF-030", features=WEBRTC),
     fault("webrtc-peer-outlives-session", must="RT-RTC-015", features=WEBRTC),
+=======
+    # 12-security: limits, credentials and HTTP parsing.
+    fault("many-fragments-served", should="RT-SEC-011"),
+    fault("object-bomb-accepted", should="RT-SEC-012"),
+    fault("no-431", should="RT-SEC-014"),
+    fault("no-414", should="RT-SEC-015"),
+    fault("no-413", should="RT-SEC-016"),
+    fault("no-handshake-timeout", should="RT-SEC-017"),
+    fault("auth-after-body", must="RT-SEC-030", auth=True),
+    fault("non-ascii-credential-crash", must="RT-SEC-031", auth=True),
+    fault("upgrade-any-method", should="RT-SEC-041"),
+    fault("frames-before-101", must="RT-SEC-042"),
+>>>>>>> rel
 )

@@ -24,12 +24,15 @@ def main(argv: list[str] | None = None) -> int:
         default="websockets",
         help="event loop under the sans-I/O core (uvloop is optional)",
     )
+    from reference.server.limits import add_flags, from_args
+
+    add_flags(serve)  # one flag per limit of spec chapter 12 (RT-SEC-010..019)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from reference.server.serve import load_app, run
 
     app = load_app(args.app)
-    coro = run(app, args.host, args.port, args.key)
+    coro = run(app, args.host, args.port, args.key, from_args(args))
     if args.transport == "websockets-uvloop":
         import uvloop
 

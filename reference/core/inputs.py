@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 #: Inputs waiting in one session before the server stops reading (RT-FLOW-021); reading
-#: resumes below half of it. A seam for a byte-based limit: count bytes here instead.
+#: resumes below half of it.
 MAX_PENDING = 256
+#: Bytes of queued inputs (their message sizes) before the server stops reading
+#: (RT-SEC-013): a count alone let 256 inputs of 8 MB hold 2 GB.
+MAX_QUEUED_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,26 +31,48 @@ class Rejected:
 class InputQueue:
     """Pending inputs and rejections, in order, with latest-wins buffering and batching."""
 
-    __slots__ = ("_inputs", "_items", "buffering", "held", "max_pending")
+    __slots__ = (
+        "_bytes",
+        "_inputs",
+        "_items",
+        "_sizes",
+        "buffering",
+        "held",
+        "max_bytes",
+        "max_pending",
+    )
 
-    def __init__(self, buffering: int | None = None, max_pending: int = MAX_PENDING) -> None:
+    def __init__(
+        self,
+        buffering: int | None = None,
+        max_pending: int = MAX_PENDING,
+        max_bytes: int = MAX_QUEUED_BYTES,
+    ) -> None:
         self.buffering = buffering
         self.max_pending = max_pending
+        self.max_bytes = max_bytes
         self._items: deque[Any] = deque()
+        self._sizes: deque[int] = deque()  # message bytes of each item (0 for a rejection)
+        self._bytes = 0
         self._inputs = 0  # how many items are inputs (for latest-wins buffering)
         self.held = False  # whether the I/O layer should stop reading
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def add_input(self, value: Any) -> None:
-        """Queue an accepted input; drop the oldest if over `buffering` (RT-FLOW-003/004)."""
+    def add_input(self, value: Any, size: int = 0) -> None:
+        """Queue an accepted input of `size` message bytes; drop the oldest if over
+        `buffering` (RT-FLOW-003/004)."""
         self._items.append(value)
+        self._sizes.append(size)
+        self._bytes += size
         self._inputs += 1
         if self.buffering is not None and self._inputs > self.buffering:
             for i, item in enumerate(self._items):
                 if type(item) is not Rejected:
                     del self._items[i]
+                    self._bytes -= self._sizes[i]
+                    del self._sizes[i]
                     self._inputs -= 1
                     break
         self._update_hold()
@@ -55,6 +80,7 @@ class InputQueue:
     def add_rejection(self, reason: str) -> None:
         """Queue a rejection; it is never dropped by buffering."""
         self._items.append(Rejected(reason))
+        self._sizes.append(0)
         self._update_hold()
 
     def take_rejection(self) -> Rejected | None:
@@ -62,6 +88,7 @@ class InputQueue:
         items = self._items
         if items and type(items[0]) is Rejected:
             rejected: Rejected = items.popleft()
+            self._sizes.popleft()
             self._update_hold()
             return rejected
         return None
@@ -76,6 +103,7 @@ class InputQueue:
                 if can_batch is not None and not can_batch(items[0], len(batch)):
                     break
             batch.append(items.popleft())
+            self._bytes -= self._sizes.popleft()
             self._inputs -= 1
         self._update_hold()
         return batch
@@ -85,6 +113,8 @@ class InputQueue:
         self._items = deque(
             item if type(item) is Rejected else Rejected(reason) for item in self._items
         )
+        self._sizes = deque(0 for _ in self._items)
+        self._bytes = 0
         self._inputs = 0
 
     def take_all(self) -> list[Any]:
@@ -96,12 +126,14 @@ class InputQueue:
     def clear(self) -> None:
         """Discard everything (the client left, RT-LIFE-025)."""
         self._items.clear()
+        self._sizes.clear()
+        self._bytes = 0
         self._inputs = 0
         self.held = False
 
     def _update_hold(self) -> None:
         pending = len(self._items)
-        if pending >= self.max_pending:
+        if pending >= self.max_pending or self._bytes >= self.max_bytes:
             self.held = True
-        elif pending < self.max_pending // 2:
+        elif pending < self.max_pending // 2 and self._bytes < self.max_bytes // 2:
             self.held = False

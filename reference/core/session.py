@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from reference.core.codec import Encoder, ProfileError, decode_input
+from reference.core.codec import MAX_OBJECTS, Encoder, ProfileError, decode_input
 from reference.core.frames import TIMEOUT_REASON, CloseCode, ErrorCode, describe, error_frame
-from reference.core.inputs import MAX_PENDING, InputQueue, Rejected
-from reference.core.websocket import CloseReceived, WebSocketEndpoint
+from reference.core.inputs import MAX_PENDING, MAX_QUEUED_BYTES, InputQueue, Rejected
+from reference.core.websocket import MAX_FRAGMENTS, CloseReceived, WebSocketEndpoint
 from reference.core.wsframes import MAX_MESSAGE
 
 
@@ -103,6 +103,9 @@ class Limits:
 
     max_message: int = MAX_MESSAGE  # RT-TRANS-042/044
     max_pending: int = MAX_PENDING  # RT-FLOW-021
+    max_fragments: int = MAX_FRAGMENTS  # RT-SEC-011
+    max_input_objects: int = MAX_OBJECTS  # RT-SEC-012 (the I/O layer's decoder applies it)
+    max_queued_bytes: int = MAX_QUEUED_BYTES  # RT-SEC-013
     #: How long a finished server stream waits for inputs already in flight, so each gets
     #: its INVALID_INPUT before the end (RT-STREAM-003) instead of vanishing.
     stream_linger: float = 0.02
@@ -114,6 +117,14 @@ class InvalidInput(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class RequestedFailure(RuntimeError):
+    """A handler failure the client asked for (the conformance app's `fail: true`).
+
+    Reported to the client as INTERNAL_ERROR like any failure; the server logs it as one
+    line, not a traceback, since nothing on the server is broken.
+    """
 
 
 Validator = Callable[[dict[str, Any]], Any]
@@ -145,8 +156,9 @@ class Session:
         self._validate = validate
         self._encode = encode_output or Encoder().encode
         self._decode = decode_input  # the msgpack profile, or the app's decode_message
-        self._ws = WebSocketEndpoint(self.limits.max_message)
-        self._queue = InputQueue(config.buffering, self.limits.max_pending)
+        limits = self.limits
+        self._ws = WebSocketEndpoint(limits.max_message, limits.max_fragments)
+        self._queue = InputQueue(config.buffering, limits.max_pending, limits.max_queued_bytes)
         self._last_input = 0.0
         self._stream_taken = False  # server-streaming: the one input is taken
         self._linger_until: float | None = None
@@ -196,7 +208,7 @@ class Session:
         except Exception:  # a validator bug must not end the session
             self._queue.add_rejection("the input failed validation")
             return
-        self._queue.add_input(value)
+        self._queue.add_input(value, len(data))
 
     def receive_text(self, text: str, now: float) -> None:
         """A text frame on a realtime endpoint is a rejected input (RT-MSG-011)."""

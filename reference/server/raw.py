@@ -18,8 +18,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from reference.core.frames import CloseCode
+from reference.core.inputs import MAX_QUEUED_BYTES
+from reference.core.session import RequestedFailure
 from reference.core.websocket import CloseReceived, WebSocketEndpoint
-from reference.server.channel import Channel
+from reference.server.channel import HOLD_QUEUE, Channel
 from reference.server.http import Request, response
 
 log = logging.getLogger("reference.server")
@@ -36,9 +38,17 @@ class WebSocketDisconnect(Exception):
 class WebSocket:
     """The connection a raw endpoint handler talks to."""
 
-    def __init__(self, channel: Channel, request: Request, reply: bytes) -> None:
+    def __init__(
+        self,
+        channel: Channel,
+        request: Request,
+        reply: bytes,
+        max_inbox: int = MAX_QUEUED_BYTES,
+    ) -> None:
         self._channel = channel
         self._endpoint = WebSocketEndpoint()
+        self._max_inbox = max_inbox  # RT-SEC-013: unread bytes before reading stops
+        self._inbox_bytes = 0
         self._reply = reply
         self.path = request.path
         self.query_params = request.query
@@ -53,6 +63,7 @@ class WebSocket:
         if not self.accepted and not self._channel.closed:
             self.accepted = True
             self._channel.write([self._reply])
+            self.flush()  # pongs for pings sent with the upgrade go after the 101 (RFC 6455 4.2.2)
 
     async def receive(self) -> bytes | str:
         """The next message: `str` for a text frame, `bytes` for a binary frame."""
@@ -64,7 +75,11 @@ class WebSocket:
                 await self._waiter
             finally:
                 self._waiter = None
-        return self._inbox.popleft()
+        message = self._inbox.popleft()
+        self._inbox_bytes -= len(message)
+        if self._inbox_bytes < self._max_inbox // 2:
+            self._channel.release_reading(HOLD_QUEUE)
+        return message
 
     async def receive_text(self) -> str:
         message = await self.receive()
@@ -114,7 +129,9 @@ class WebSocket:
 
     # -- bytes in and out ---------------------------------------------------------------
     def flush(self) -> None:
-        """The one output path: write what the endpoint produced."""
+        """The one output path: write what the endpoint produced (nothing before the 101)."""
+        if not self.accepted:
+            return
         chunks = self._endpoint.data_to_send()
         if chunks:
             self._channel.write(chunks)
@@ -132,6 +149,9 @@ class WebSocket:
                 self.gone()
             else:
                 self._inbox.append(item)
+                self._inbox_bytes += len(item)
+        if self._inbox_bytes >= self._max_inbox:  # a handler not reading: TCP backpressure
+            self._channel.hold_reading(HOLD_QUEUE)
         if self._endpoint.close_sent:
             self.closed = True
         self.flush()
@@ -182,10 +202,13 @@ class RawDriver:
             await self.handler(ws)
         except (WebSocketDisconnect, asyncio.CancelledError):
             return  # the client left: not a server error
-        except Exception:
+        except Exception as exc:
             if self.channel.closed:
                 return
-            log.exception("raw WebSocket handler failed on %s", self.path)
+            if isinstance(exc, RequestedFailure):
+                log.info("raw WebSocket handler failed on %s as requested: %s", self.path, exc)
+            else:
+                log.exception("raw WebSocket handler failed on %s", self.path)
             if not ws.accepted:
                 self.channel.refuse(response(500, {"detail": "handler failed"}, keep_alive=False))
             else:  # RT-RAW-004/005: a close frame 1011, not a dropped TCP

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from typing import cast
 
@@ -19,16 +20,19 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request as WsRequest
 from websockets.server import ServerProtocol
 
-from reference.app import message_codec, to_output
-from reference.server.channel import HOLD_WRITES, Driver
-from reference.server.http import Request, Route, parse_max_buffering, response
+from reference.server.channel import HOLD_FAIR, HOLD_WRITES, Driver
+from reference.server.drivers import make_driver
+from reference.server.http import Request, Route, response
 from reference.server.httpapp import handle_http
 from reference.server.limits import ServerLimits
-from reference.server.raw import RawDriver
-from reference.server.realtime import RealtimeDriver
 from reference.server.state import ServerState
 
 log = logging.getLogger("reference.server")
+
+#: Handling one read costing more loop time than this (seconds) makes the connection wait.
+FAIR_SLICE = 0.005
+#: ...for this many times what it cost, so one peer gets at most 1/(1+FAIR_FACTOR) of the loop.
+FAIR_FACTOR = 3.0
 
 #: How long our side waits for the peer's close frame (or TCP end) before dropping TCP.
 CLOSE_TIMEOUT = 5.0
@@ -120,6 +124,26 @@ class Connection(asyncio.Protocol):
             self._drain.set_result(None)
 
     def data_received(self, data: bytes) -> None:
+        started = time.perf_counter()
+        self._data_received(data)
+        cost = time.perf_counter() - started
+        if cost > FAIR_SLICE:
+            self._yield_loop(cost)
+
+    def _yield_loop(self, cost: float) -> None:
+        """Stop reading this peer for FAIR_FACTOR x the loop time its bytes just took.
+
+        One connection's input (16 MiB of empty maps: 0.2 s to decode up to the object
+        limit) then gets at most 1 / (1 + FAIR_FACTOR) of the event loop, so the other
+        sessions keep their latency (RT-SEC-001) whatever one client sends.
+        """
+        if self._closed or self.transport is None:
+            return
+        self.hold_reading(HOLD_FAIR)
+        loop = asyncio.get_running_loop()
+        loop.call_later(cost * FAIR_FACTOR, self.release_reading, HOLD_FAIR)
+
+    def _data_received(self, data: bytes) -> None:
         if self.driver is not None:
             self.driver.data_received(data)
             return
@@ -343,27 +367,7 @@ class Connection(asyncio.Protocol):
 
     def _driver(self, route: Route, request: Request, reply: bytes) -> Driver:
         """The session driver for `route`; a realtime session opens with the 101 written."""
-        if route.kind != "realtime":
-            return RawDriver(self, route.handler, route.path, request, reply)
-        assert route.config is not None
-        config = route.config.with_max_buffering(parse_max_buffering(request.query))
-        # The one codec call site: fal's encode_message/decode_message, or the msgpack profile.
-        codec = message_codec(route.handler, self.limits.max_input_objects)
-        encode = codec.encode
-        driver = RealtimeDriver(
-            self,
-            config,
-            handler=route.handler,
-            is_async=route.is_async,
-            validate=route.validate,
-            encode_output=lambda value: encode(to_output(value)),
-            decode_input=codec.decode,
-            path=route.path,
-            limits=self.limits.session(),
-        )
-        self.write([reply])
-        driver.start()
-        return driver
+        return make_driver(self, self.limits, route, request, reply)
 
     def abort(self) -> None:
         if self.transport is not None and not self.transport.is_closing():

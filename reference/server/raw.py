@@ -21,8 +21,10 @@ from reference.core.frames import CloseCode
 from reference.core.inputs import MAX_QUEUED_BYTES
 from reference.core.session import RequestedFailure
 from reference.core.websocket import CloseReceived, WebSocketEndpoint
+from reference.core.wsframes import MAX_MESSAGE
 from reference.server.channel import HOLD_QUEUE, Channel
 from reference.server.http import Request, response
+from reference.server.limits import ServerLimits
 
 log = logging.getLogger("reference.server")
 
@@ -44,9 +46,10 @@ class WebSocket:
         request: Request,
         reply: bytes,
         max_inbox: int = MAX_QUEUED_BYTES,
+        max_message: int = MAX_MESSAGE,
     ) -> None:
         self._channel = channel
-        self._endpoint = WebSocketEndpoint()
+        self._endpoint = WebSocketEndpoint(max_message)
         self._max_inbox = max_inbox  # RT-SEC-013: unread bytes before reading stops
         self._inbox_bytes = 0
         self._reply = reply
@@ -177,11 +180,15 @@ class RawDriver:
         path: str,
         request: Request,
         reply: bytes,
+        limits: ServerLimits | None = None,
     ) -> None:
         self.channel = channel
         self.handler = handler
         self.path = path
-        self.websocket = WebSocket(channel, request, reply)
+        limits = limits or ServerLimits()
+        self.websocket = WebSocket(
+            channel, request, reply, limits.max_queued_bytes, limits.max_message
+        )
         self.task = asyncio.get_running_loop().create_task(self._run())
 
     def data_received(self, data: bytes) -> None:

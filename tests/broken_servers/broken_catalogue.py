@@ -178,7 +178,6 @@ FAULTS = (
     fault("http-failure-200", should="RT-HTTP-004"),
     fault("http-unknown-path-200", should="RT-HTTP-005"),
     fault("health-broken", must="RT-CONF-014"),
-<<<<<<< HEAD
     # 11-webrtc and the conformance app's webrtc-media.
     fault("webrtc-no-ready", must="RT-RTC-001", features=WEBRTC),
     fault(
@@ -189,7 +188,6 @@ FAULTS = (
     fault("webrtc-ignore-candidates", must="RT-RTC-010", should="RT-RTC-012", features=WEBRTC),
     fault("webrtc-media-unchanged", must="RT-CONF-030", features=WEBRTC),
     fault("webrtc-peer-outlives-session", must="RT-RTC-015", features=WEBRTC),
-=======
     # 12-security: limits, credentials and HTTP parsing.
     fault("many-fragments-served", should="RT-SEC-011"),
     fault("object-bomb-accepted", should="RT-SEC-012"),
@@ -201,5 +199,4 @@ FAULTS = (
     fault("non-ascii-credential-crash", must="RT-SEC-031", auth=True),
     fault("upgrade-any-method", should="RT-SEC-041"),
     fault("frames-before-101", must="RT-SEC-042"),
->>>>>>> rel
 )

@@ -106,10 +106,6 @@ class Limits:
     max_fragments: int = MAX_FRAGMENTS  # RT-SEC-011
     max_input_objects: int = MAX_OBJECTS  # RT-SEC-012 (the I/O layer's decoder applies it)
     max_queued_bytes: int = MAX_QUEUED_BYTES  # RT-SEC-013
-    #: Seconds without a byte from the client before a ping, then seconds for any answer
-    #: before close 1011 (RT-SEC-050, RT-LIFE-012); None: no heartbeat.
-    ping_interval: float | None = 20.0
-    pong_timeout: float = 20.0
     #: How long a finished server stream waits for inputs already in flight, so each gets
     #: its INVALID_INPUT before the end (RT-STREAM-003) instead of vanishing.
     stream_linger: float = 0.02
@@ -164,8 +160,6 @@ class Session:
         self._ws = WebSocketEndpoint(limits.max_message, limits.max_fragments)
         self._queue = InputQueue(config.buffering, limits.max_pending, limits.max_queued_bytes)
         self._last_input = 0.0
-        self._last_heard = 0.0  # when the client last sent any byte (RT-SEC-050)
-        self._ping_sent: float | None = None
         self._stream_taken = False  # server-streaming: the one input is taken
         self._linger_until: float | None = None
 
@@ -176,7 +170,6 @@ class Session:
     def accept(self, now: float) -> None:
         """The 101 was sent: the session is OPEN and its idle timer starts (RT-LIFE-001)."""
         self._last_input = now
-        self._last_heard = now
         self._fire(Event.ACCEPTED)
 
     def refuse(self) -> None:
@@ -186,8 +179,6 @@ class Session:
     # -- inbound -----------------------------------------------------------------------
     def receive_data(self, data: bytes, now: float) -> None:
         """Feed received bytes: inputs are queued, control frames answered, errors closed."""
-        self._last_heard = now  # any byte (a pong included) proves the peer is there
-        self._ping_sent = None
         for item in self._ws.receive_data(data):
             if type(item) is bytes:
                 self.receive_binary(item, now)
@@ -328,36 +319,8 @@ class Session:
             self._fire(Event.CLOSE_SENT)
 
     # -- time --------------------------------------------------------------------------
-    def _heartbeat_deadline(self) -> float | None:
-        """When to ping a silent client, or to give up on its answer (RT-SEC-050)."""
-        interval = self.limits.ping_interval
-        if interval is None or self.state is not State.OPEN:
-            return None
-        if self._ping_sent is not None:
-            return self._ping_sent + self.limits.pong_timeout
-        return self._last_heard + interval
-
-    def _heartbeat(self, now: float) -> None:
-        deadline = self._heartbeat_deadline()
-        if deadline is None or now < deadline:
-            return
-        if self._ping_sent is None:
-            self._ping_sent = now
-            self._ws.send_ping(b"rt")
-            return
-        self._queue.clear()  # the peer is gone (half-open TCP): nothing owed can arrive
-        self._ws.fail(CloseCode.INTERNAL, "no answer to ping")  # RT-LIFE-012: 1011
-        self._fire(Event.CLOSE_SENT)
-
     def deadline(self) -> float | None:
-        """When `tick` has something to do (heartbeat, idle timeout, end of a linger)."""
-        beat = self._heartbeat_deadline()
-        own = self._own_deadline()
-        if beat is None or own is None:
-            return beat if own is None else own
-        return min(beat, own)
-
-    def _own_deadline(self) -> float | None:
+        """When `tick` has something to do (idle timeout or end of a linger), or None."""
         if self.state is not State.OPEN:
             return None
         if self._linger_until is not None:
@@ -368,9 +331,8 @@ class Session:
         return self._last_input + timeout
 
     def tick(self, now: float) -> None:
-        """Apply the time: heartbeat, idle timeout (RT-LIFE-001) or end of a stream's linger."""
-        self._heartbeat(now)
-        deadline = self._own_deadline()
+        """Apply the time: the idle timeout (RT-LIFE-001) or the end of a stream's linger."""
+        deadline = self.deadline()
         if deadline is None or now < deadline:
             return
         if self._linger_until is not None:

@@ -166,11 +166,6 @@ class WebSocketEndpoint:
         if not self.close_sent:
             self._out.append(frame_bytes(TEXT, text.encode()))
 
-    def send_ping(self, payload: bytes) -> None:
-        """Queue a ping (the heartbeat, RT-SEC-050); dropped once closing."""
-        if not self.close_sent:
-            self._out.append(frame_bytes(PING, payload))
-
     def send_close(self, code: int, reason: str = "") -> None:
         """Start the closing handshake; the peer's close frame completes it."""
         if not self.close_sent:

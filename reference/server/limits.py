@@ -31,8 +31,6 @@ class ServerLimits:
     handshake_timeout: float = 10.0  # RT-SEC-017: seconds to send a whole request head
     idle_timeout: float = 75.0  # RT-SEC-018: an HTTP connection without a session
     max_connections: int = 0  # RT-SEC-019: 0 = derived from the fd limit at start
-    ping_interval: float = 20.0  # RT-SEC-050: ping a silent session after (0: never)
-    pong_timeout: float = 20.0  # RT-SEC-050: then close 1011 without an answer
 
     def session(self) -> Limits:
         """The per-session part, for the sans-I/O core."""
@@ -41,8 +39,6 @@ class ServerLimits:
             max_fragments=self.max_fragments,
             max_input_objects=self.max_input_objects,
             max_queued_bytes=self.max_queued_bytes,
-            ping_interval=self.ping_interval or None,
-            pong_timeout=self.pong_timeout,
         )
 
 
@@ -57,8 +53,6 @@ _HELP = {
     "handshake_timeout": "seconds a client has to send a whole request head",
     "idle_timeout": "seconds an HTTP connection may stay idle without a session",
     "max_connections": "open connections; more get 503 (0: from the fd limit)",
-    "ping_interval": "seconds of client silence before the server pings (0: never)",
-    "pong_timeout": "seconds to answer that ping before close 1011",
 }
 
 

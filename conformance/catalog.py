@@ -18,8 +18,10 @@ from pathlib import Path
 
 ID_PATTERN = re.compile(r"^RT-[A-Z]+-\d{3}$")
 LEVELS = ("MUST", "SHOULD", "MAY")
-#: The protocol version the requirement list belongs to (spec/README.md: "this is 1.0").
-SPEC_VERSION = "1.0"
+#: The protocol version the chapters describe; spec/README.md's title must name it, and a
+#: requirement whose meta line has no "Since: X.Y." is from 1.0.
+SPEC_VERSION = "1.1"
+FIRST_VERSION = "1.0"
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -31,11 +33,14 @@ class Requirement:
     Attributes:
         id: the stable ID, e.g. ``RT-CTRL-001``.
         level: ``MUST``, ``SHOULD`` or ``MAY``.
-        applies_to: the parties that must act, a tuple of ``server`` and/or ``client``.
+        applies_to: the sides of the wire that must act, ``server`` and/or ``client``.
         profile: ``core`` (every fal-compatible peer meets it) or ``robust``.
         text: the normative sentence, Markdown emphasis and link targets removed.
         anchor: the GitHub link target, e.g. ``spec/05-control-frames.md#rt-ctrl-001``.
         chapter: the chapter file stem, e.g. ``05-control-frames``.
+        parties: the labels of the "Applies to" line (``server``, ``app``, ``token service``,
+            ...); defaults to ``applies_to`` for records written before 1.1.
+        since: the protocol version that added the requirement.
     """
 
     id: str
@@ -45,6 +50,8 @@ class Requirement:
     text: str
     anchor: str
     chapter: str
+    parties: tuple[str, ...] = ()
+    since: str = FIRST_VERSION
 
     @property
     def server_side(self) -> bool:
@@ -79,6 +86,8 @@ class Requirement:
             "text": self.text,
             "anchor": self.anchor,
             "chapter": self.chapter,
+            "parties": list(self.parties or self.applies_to),
+            "since": self.since,
         }
 
     @classmethod
@@ -87,6 +96,9 @@ class Requirement:
         applies = record["applies_to"]
         if not isinstance(applies, list):
             raise ValueError(f"bad applies_to in {record!r}")
+        parties = record.get("parties", applies)
+        if not isinstance(parties, list):
+            raise ValueError(f"bad parties in {record!r}")
         return cls(
             id=str(record["id"]),
             level=str(record["level"]),
@@ -95,6 +107,8 @@ class Requirement:
             text=str(record["text"]),
             anchor=str(record["anchor"]),
             chapter=str(record["chapter"]),
+            parties=tuple(str(p) for p in parties),
+            since=str(record.get("since", FIRST_VERSION)),
         )
 
 

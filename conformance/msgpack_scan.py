@@ -168,7 +168,15 @@ def profile_problems(payload: bytes) -> list[str]:
 
 
 #: Why a message is not a valid input, as the spec's vectors name it (spec/vectors/README.md).
-REJECT_REASONS = ("malformed", "invalid-utf8", "too-deep", "not-a-map", "non-str-key", "ext")
+REJECT_REASONS = (
+    "malformed",
+    "invalid-utf8",
+    "too-deep",
+    "not-a-map",
+    "non-str-key",
+    "ext",
+    "duplicate-key",
+)
 
 
 def reject_reason(payload: bytes, max_depth: int = MAX_DEPTH) -> str | None:
@@ -191,7 +199,27 @@ def reject_reason(payload: bytes, max_depth: int = MAX_DEPTH) -> str | None:
         return "non-str-key"
     if any(t.family == "ext" for t in tokens):
         return "ext"
+    if has_duplicate_key(payload):
+        return "duplicate-key"
     return None
+
+
+def has_duplicate_key(payload: bytes) -> bool:
+    """True when some map in `payload` (already scanned: valid, str keys) repeats a key.
+
+    msgpack keeps the last of repeated keys silently; the profile refuses them (RT-CONV-013),
+    so the check unpacks with a pairs hook that sees every key.
+    """
+    repeated = False
+
+    def pairs(items: list[tuple[Any, Any]]) -> dict[Any, Any]:
+        nonlocal repeated
+        mapping = dict(items)
+        repeated = repeated or len(mapping) < len(items)
+        return mapping
+
+    msgpack.unpackb(payload, raw=False, use_list=False, object_pairs_hook=pairs)
+    return repeated
 
 
 def decode_profile(data: bytes) -> Any:
@@ -199,7 +227,8 @@ def decode_profile(data: bytes) -> Any:
 
     Rejects, blaming the rule: invalid msgpack and trailing bytes (RT-CONV-001), invalid UTF-8
     in a str (RT-CONV-003), ext types, timestamp included (RT-CONV-001), map keys that are not
-    str (RT-CONV-002). The first breach in byte order is reported.
+    str (RT-CONV-002), then a map holding a key twice (RT-CONV-012). The first breach in byte
+    order is reported.
     """
     try:
         tokens = scan(data)
@@ -214,10 +243,23 @@ def decode_profile(data: bytes) -> Any:
             )
         if token.family == "ext":
             raise ProfileError(f"ext type at byte {token.offset}: outside the msgpack profile")
+    repeated: list[Any] = []
+
+    def pairs(items: list[tuple[Any, Any]]) -> dict[Any, Any]:
+        mapping = dict(items)
+        if len(mapping) < len(items):
+            repeated.append(next(k for i, (k, _) in enumerate(items) if k in dict(items[:i])))
+        return mapping
+
     try:
-        return msgpack.unpackb(data, raw=False, strict_map_key=False, use_list=True)
+        value = msgpack.unpackb(
+            data, raw=False, strict_map_key=False, use_list=True, object_pairs_hook=pairs
+        )
     except (ValueError, msgpack.UnpackException) as exc:  # e.g. nesting beyond msgpack's limit
         raise ProfileError(f"not valid msgpack: {type(exc).__name__}: {exc}") from exc
+    if repeated:
+        raise ProfileError(f"a map holds the key {repeated[0]!r} twice", "RT-CONV-012")
+    return value
 
 
 def float32_offsets(data: bytes) -> list[int]:

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from conformance.catalog import (
+    FIRST_VERSION,
+    SPEC_VERSION,
     Requirement,
     data_dir,
     data_path,
@@ -30,6 +32,7 @@ from conformance.catalog import (
 
 __all__ = [
     "AREAS",
+    "SPEC_VERSION",
     "Requirement",
     "SpecError",
     "data_dir",
@@ -55,6 +58,7 @@ AREAS: Mapping[str, str] = {
     "11-webrtc": "RTC",
     "12-security": "SEC",
     "13-conformance": "CONF",
+    "15-extensions": "EXT",
 }
 #: Chapters that hold no requirements but are part of the spec.
 PROSE_CHAPTERS = ("00-introduction", "14-fal-differences")
@@ -64,13 +68,25 @@ _BOILERPLATE_CHAPTER = "00-introduction"
 LEVELS = ("MUST", "SHOULD", "MAY")
 PROFILES = ("core", "robust")
 PARTIES = ("server", "client")
+#: The labels a requirement's "Applies to" line may name (spec 0.2), each with the side of the
+#: wire it acts on: ``applies_to`` keeps the side (what the suites filter on), ``parties`` the
+#: label, so a production server can claim conformance without the conformance app.
+PARTY_SIDES: Mapping[str, str] = {
+    "server": "server",
+    "client": "client",
+    "app": "server",
+    "conformance app": "server",
+    "token service": "server",
+    "client adapter": "client",
+}
 
 _HEADING = re.compile(r"^#{1,6}\s")
 _REQ_HEADING = re.compile(r"^#### (RT-[A-Z]+-\d{3})$")
 _ANY_ID = re.compile(r"\bRT-[A-Z]+-\d{3}\b")
+_PARTY = "|".join(PARTY_SIDES)
 _META = re.compile(
-    r"^Applies to: (server|client|server, client)\. "
-    r"Level: (MUST|SHOULD|MAY)\. Profile: (core|robust)\.$"
+    rf"^Applies to: ((?:{_PARTY})(?:, (?:{_PARTY}))*)\. "
+    r"Level: (MUST|SHOULD|MAY)\. Profile: (core|robust)\.(?: Since: (\d+\.\d+)\.)?$"
 )
 _BOLD_KEYWORD = re.compile(
     r"\*\*(MUST NOT|MUST|SHALL NOT|SHALL|REQUIRED|SHOULD NOT|SHOULD|NOT RECOMMENDED|"
@@ -156,7 +172,9 @@ def _parse_chapter(stem: str, text: str, problems: list[str]) -> list[Requiremen
             )
         if quote and meta is not None:
             sentence = " ".join(quote)
-            applies, level, profile = meta.groups()
+            applies, level, profile, since = meta.groups()
+            parties = tuple(p.strip() for p in applies.split(","))
+            sides = tuple(dict.fromkeys(PARTY_SIDES[p] for p in parties))
             keywords = _BOLD_KEYWORD.findall(sentence)
             if not keywords:
                 problems.append(f"{where}: {req_id} has no bold BCP 14 key word")
@@ -172,11 +190,13 @@ def _parse_chapter(stem: str, text: str, problems: list[str]) -> list[Requiremen
                 Requirement(
                     id=req_id,
                     level=level,
-                    applies_to=tuple(p.strip() for p in applies.split(",")),
+                    applies_to=sides,
                     profile=profile,
                     text=_plain(sentence),
                     anchor=f"spec/{stem}.md#{req_id.lower()}",
                     chapter=stem,
+                    parties=parties,
+                    since=since or FIRST_VERSION,
                 )
             )
         i = j + 1 if meta is not None else j
@@ -211,6 +231,10 @@ def parse_spec(spec_dir: Path) -> list[Requirement]:
             continue
         texts[stem] = path.read_text(encoding="utf-8")
         reqs.extend(_parse_chapter(stem, texts[stem], problems))
+    readme = spec_dir / "README.md"
+    title = readme.read_text(encoding="utf-8").partition("\n")[0] if readme.is_file() else ""
+    if readme.is_file() and not title.endswith(f"version {SPEC_VERSION}"):
+        problems.append(f"spec/README.md: the title must end with 'version {SPEC_VERSION}'")
     known = {p.stem for p in spec_dir.glob("[0-9][0-9]-*.md")}
     for stray in sorted(known - set(AREAS) - set(PROSE_CHAPTERS)):
         problems.append(f"spec/{stray}.md: not a known chapter (add it to AREAS)")

@@ -35,15 +35,19 @@ FEATURES = (
     "session-timeout",
     "buffering",
     "batching",
+    "batching-timeout",
+    "bidi-fanout",
     "gateway-paths",
     "auth",
     "raw-handler-error",
     "stream-handler-error",
     "webrtc-signaling",
     "webrtc-media",
+    "extensions",
 )
-# What the embedded reference hosts: every feature of chapter 13's table; `webrtc-media` only
-# when aiortc (the `[webrtc]` extra) is installed, as the reference then runs a media peer.
+# What the embedded reference hosts: every feature of chapter 13's table, the 1.1 extension
+# channel (spec chapter 15) included; `webrtc-media` only when aiortc (the `[webrtc]` extra) is
+# installed, as the reference then runs a media peer.
 _MEDIA = all(importlib.util.find_spec(name) is not None for name in ("aiortc", "av"))
 EMBEDDED_FEATURES = frozenset(f for f in FEATURES if f != "webrtc-media" or _MEDIA)
 DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024
@@ -212,6 +216,7 @@ class EmbeddedServer:
     def command(self) -> list[str]:
         """The command line that starts the reference server."""
         cmd = [sys.executable, "-m", "reference", "serve", "--host", "127.0.0.1", "--port", "0"]
+        cmd += ["--heartbeat-interval", "1"]  # the heartbeat checks wait about one interval
         if self._key:
             cmd += ["--key", self._key]
         return cmd

@@ -122,7 +122,7 @@ class Target:
             raise HarnessError(f"cannot connect to {url}: {exc!r}") from exc
         self.recorder.record(conn_id, "S->C", "HTTP", note="101 Switching Protocols")
         with ws:
-            conn = Conn(ws, self.recorder, self.scale, conn_id, validate)
+            conn = Conn(ws, self.recorder, self.scale, conn_id, validate, path)
             try:
                 yield conn
             except BaseException:

@@ -24,6 +24,19 @@ from conformance.rawconn import DEFAULT_WAIT
 from conformance.trace import Recorder
 from conformance.validation import BINARY_CONTROL_REQS, OUTPUT_MAP_REQS, validate_control
 
+# Who is to blame for an output that never came, by conformance-app path (spec 13.2): only a
+# plain unary endpoint owes one output per input (RT-MSG-021).
+MISSING_OUTPUT_BLAME: dict[str, tuple[str, ...]] = {
+    "/realtime/stream": ("RT-STREAM-001", "RT-CONF-021"),
+    "/realtime/bidi": ("RT-STREAM-006", "RT-CONF-020"),
+    "/realtime/collect": ("RT-STREAM-005", "RT-CONF-020"),
+    "/realtime/fanout": ("RT-STREAM-011", "RT-CONF-020"),
+    "/realtime/latest": ("RT-FLOW-003", "RT-CONF-020"),
+    "/realtime/batch": ("RT-FLOW-010", "RT-CONF-020"),
+    "/realtime/batch-timeout": ("RT-FLOW-010", "RT-CONF-020"),
+    "/realtime/webrtc": ("RT-CONF-020",),
+}
+
 
 @dataclass(frozen=True)
 class Received:
@@ -75,8 +88,10 @@ class Conn:
         scale: Callable[[float], float],
         conn_id: int,
         validate: bool,
+        path: str = "",
     ) -> None:
         self.ws = ws
+        self.path = path
         self._recorder = recorder
         self._scale = scale
         self._id = conn_id
@@ -193,13 +208,15 @@ class Conn:
         self,
         timeout: float = DEFAULT_WAIT,
         schema: str | None = "conformance-output",
-        missing: tuple[str, ...] = ("RT-MSG-021",),
+        missing: tuple[str, ...] | None = None,
     ) -> dict[str, Any]:
         """The next output: a BINARY msgpack map valid against the conformance app's schema.
 
-        When none arrives in time, the failure blames `missing` (by default RT-MSG-021: one
-        output for each accepted input).
+        When none arrives in time, the failure blames `missing` (by default the endpoint's own
+        rule: RT-MSG-021 on a unary endpoint, MISSING_OUTPUT_BLAME elsewhere).
         """
+        if missing is None:
+            missing = MISSING_OUTPUT_BLAME.get(self.path, ("RT-MSG-021",))
         try:
             frame = self.recv_data(timeout)
         except ConformanceFailure as exc:
@@ -210,8 +227,11 @@ class Conn:
             raise ConformanceFailure(f"expected an output (BINARY msgpack), got {frame.summary()}")
         problem = schemas.check(schema, frame.value) if schema else None
         if problem and self._validate:
+            # The app's answer shape is RT-CONF-010 (/realtime) and RT-CONF-020 (the feature
+            # rows), whatever check was running when it broke.
             raise ConformanceFailure(
-                f"output does not match the conformance app's output schema: {problem}"
+                f"output does not match the conformance app's output schema: {problem}",
+                ("RT-CONF-010", "RT-CONF-020"),
             )
         assert isinstance(frame.value, dict)
         return frame.value

@@ -1,4 +1,4 @@
-"""Drive `interop/apps/` (the seed and streaming fal apps) with the real `fal_client`; print JSON.
+"""Drive `interop/apps/` (seed, streaming, raw fal apps) with the real `fal_client`; print JSON.
 
 Run with the fal venv's interpreter against either server (the fal runner or the reference):
 
@@ -110,6 +110,36 @@ def stream_json_codec(app: str) -> Result:
         return {"outputs": [_jsonable(conn.recv())]}
 
 
+def raw_messages(app: str) -> Result:
+    """`ws_connect(path="/messages")`: the ASGI receive() loop answers text and binary."""
+    with fal_client.ws_connect(app, path="/messages") as ws:
+        ws.send("hello")
+        text = json.loads(ws.recv(timeout=STEP_TIMEOUT_S))
+        ws.send(b"\x01\x02\x03")
+        binary = ws.recv(timeout=STEP_TIMEOUT_S)
+    return {"text": text, "binary": binary.hex() if isinstance(binary, bytes) else binary}
+
+
+def raw_json_async(app: str) -> Result:
+    """`ws_connect_async(path="/json")`: iter_json answers, {"stop": true} closes 1000."""
+    from websockets.exceptions import ConnectionClosed
+
+    async def run() -> Result:
+        async with fal_client.ws_connect_async(app, path="/json") as ws:
+            replies = []
+            for value in ({"b": 1, "a": [2]}, {"é": "ü"}):
+                await ws.send(json.dumps(value))
+                replies.append(await asyncio.wait_for(ws.recv(), STEP_TIMEOUT_S))
+            await ws.send(json.dumps({"stop": True}))
+            try:
+                close: Result = {"unexpected": _jsonable(await ws.recv())}
+            except ConnectionClosed as exc:
+                close = {"code": exc.rcvd.code if exc.rcvd is not None else None}
+        return {"replies": replies, "close": close}
+
+    return asyncio.run(run())
+
+
 SCENARIOS: dict[str, Callable[[str], Result]] = {
     "seed_http": seed_http,
     "seed_realtime": seed_realtime,
@@ -118,6 +148,8 @@ SCENARIOS: dict[str, Callable[[str], Result]] = {
     "stream_bidi": stream_bidi,
     "stream_countdown": stream_countdown,
     "stream_json_codec": stream_json_codec,
+    "raw_messages": raw_messages,
+    "raw_json_async": raw_json_async,
 }
 
 

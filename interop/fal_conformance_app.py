@@ -4,9 +4,9 @@
 Runs only in the fal peer venv (`.venv-fal/`, see `interop.fal_env`); `interop.serve_fal`
 serves it on 127.0.0.1 through fal's own FastAPI builder. Every optional feature fal can host
 is here: delay, handler-error, server-streaming, bidi, client-streaming, session-timeout,
-buffering, batching, raw-handler-error, stream-handler-error, webrtc-signaling, webrtc-media
-(aiortc, pinned in the fal venv); gateway-paths
-come from `FAL_APP_ROOT_PATH` (set by `serve_fal`).
+buffering, batching, batching-timeout, bidi-fanout, raw-handler-error, stream-handler-error,
+webrtc-signaling, webrtc-media (aiortc, pinned in the fal venv); gateway-paths come from
+`FAL_APP_ROOT_PATH` (set by `serve_fal`).
 The behaviour on the wire is fal 1.83.0's own realtime template, quirks included.
 """
 
@@ -53,6 +53,15 @@ class BatchInput(BaseModel):
     delay_ms: int = Field(default=0, ge=0, le=10_000)
 
 
+class FanoutInput(BaseModel):
+    """Input of the bidi-fanout route: `count` outputs `prompt-0` .. `prompt-{count-1}`."""
+
+    model_config = ConfigDict(strict=True)
+
+    prompt: str
+    count: int = Field(ge=0, le=100)
+
+
 class PromptInput(BaseModel):
     """Input of the bidi and client-streaming routes."""
 
@@ -86,6 +95,14 @@ def _answer(inp: EchoInput) -> Output:
     if inp.fail:
         raise RuntimeError("requested failure")
     return Output(output=inp.prompt)
+
+
+def _join_batch(batch: tuple[BatchInput, ...]) -> Output:
+    """The batching routes: wait the longest `delay_ms`, answer the prompts joined by ","."""
+    delay_ms = max(inp.delay_ms for inp in batch)
+    if delay_ms:
+        time.sleep(delay_ms / 1000)
+    return Output(output=",".join(inp.prompt for inp in batch))
 
 
 class ConformanceApp(fal.App):
@@ -139,11 +156,20 @@ class ConformanceApp(fal.App):
     @fal.realtime("/realtime/batch", max_batch_size=4)
     def batch(self, first: BatchInput, *more: BatchInput) -> Output:
         """batching: fal passes up to 4 queued inputs as positional arguments."""
-        batch = (first, *more)
-        delay_ms = max(inp.delay_ms for inp in batch)
-        if delay_ms:
-            time.sleep(delay_ms / 1000)
-        return Output(output=",".join(inp.prompt for inp in batch))
+        return _join_batch((first, *more))
+
+    @fal.realtime("/realtime/batch-timeout", max_batch_size=4, session_timeout=1.0)
+    def batch_timeout(self, first: BatchInput, *more: BatchInput) -> Output:
+        """batching-timeout: the batching route with an idle timeout of 1 s (RT-LIFE-006)."""
+        return _join_batch((first, *more))
+
+    @fal.realtime("/realtime/fanout", session_timeout=1.0)
+    async def fanout(self, inputs: AsyncIterator[FanoutInput]) -> AsyncIterator[Output]:
+        """bidi-fanout: `ready` before any input, then `count` outputs per input (RT-STREAM-011)."""
+        yield Output(output="ready")
+        async for inp in inputs:
+            for index in range(inp.count):
+                yield Output(output=f"{inp.prompt}-{index}")
 
     # buffering=16: fal's outgoing queue holds 2 x buffering messages and sends the overflow
     # directly, ahead of the queue, so the burst answer, candidates, end-of-candidates would

@@ -19,6 +19,13 @@ def main(argv: list[str] | None = None) -> int:
         "--key", default=None, help="require this key or a token (401/403 otherwise)"
     )
     serve.add_argument(
+        "--heartbeat-interval",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help="heartbeat period of sessions that opt in to the extension (spec 15.5, >= 1)",
+    )
+    serve.add_argument(
         "--transport",
         choices=["websockets", "websockets-uvloop"],
         default="websockets",
@@ -32,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     from reference.server.serve import load_app, run
 
     app = load_app(args.app)
-    coro = run(app, args.host, args.port, args.key, from_args(args))
+    if args.heartbeat_interval < 1:
+        parser.error("--heartbeat-interval must be at least 1 second (spec 15.5)")
+    coro = run(app, args.host, args.port, args.key, args.heartbeat_interval, from_args(args))
     if args.transport == "websockets-uvloop":
         import uvloop
 

@@ -78,7 +78,12 @@ def test_server_answers_each_batch_once_in_order(target: Target) -> None:
         batches: list[list[str]] = []
         while sum(len(b) for b in batches) < len(prompts):
             batches.append(conn.recv_output()["output"].split(","))
+        with requirement("RT-FLOW-010"):
+            _quiet(conn, 0.5)  # a duplicated batch output would arrive here
         with requirement("RT-FLOW-010", "RT-CONF-020"):
+            assert sorted(p for b in batches for p in b) == prompts, (
+                f"batch outputs {batches}: each input must be in exactly one output of one call"
+            )
             assert all(1 <= len(b) <= 4 for b in batches), f"batches {batches} exceed 4 inputs"
             assert any(len(b) > 1 for b in batches), (
                 f"8 waiting inputs were never batched: {batches}"

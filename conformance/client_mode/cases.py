@@ -25,6 +25,7 @@ from conformance.client_mode.scripts import (
     large_text,
     lenient_decode,
 )
+from conformance.client_mode.vector_cases import vector_case_list
 
 __all__ = [
     "CASES",
@@ -342,6 +343,10 @@ def _case_list() -> list[Case]:
 
 
 CASES: dict[str, Case] = {case.name: case for case in _case_list()}
+
+
+# The cases built from the spec's vectors (spec 1.1; `vector_cases`).
+CASES.update((case.name, case) for case in vector_case_list())
 
 
 def get_case(name: str) -> Case:

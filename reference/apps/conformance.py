@@ -48,6 +48,13 @@ class Prompt(BaseModel):
     prompt: str
 
 
+class FanoutInput(BaseModel):
+    model_config = STRICT
+
+    prompt: str
+    count: int = Field(ge=0, le=100)
+
+
 class BatchInput(BaseModel):
     model_config = STRICT
 
@@ -70,6 +77,14 @@ async def _answer(inp: Input) -> Output:
     if inp.fail:
         raise RequestedFailure("requested failure")
     return Output(output=inp.prompt)
+
+
+async def _join_batch(inputs: tuple[BatchInput, ...]) -> Output:
+    """The batching routes: wait the longest `delay_ms`, answer the prompts joined by ","."""
+    delay = max(inp.delay_ms for inp in inputs)
+    if delay:
+        await asyncio.sleep(delay / 1000)
+    return Output(output=",".join(inp.prompt for inp in inputs))
 
 
 class ConformanceApp(App):
@@ -95,7 +110,7 @@ class ConformanceApp(App):
         """
         await websocket.accept()
         while True:
-            message = await websocket.receive()
+            message = await websocket.receive_data()
             if isinstance(message, bytes):
                 await websocket.send_bytes(message)
                 continue
@@ -135,10 +150,20 @@ class ConformanceApp(App):
 
     @realtime("/realtime/batch", max_batch_size=4, buffering=16)
     async def batch(self, *inputs: BatchInput) -> Output:
-        delay = max(inp.delay_ms for inp in inputs)
-        if delay:
-            await asyncio.sleep(delay / 1000)
-        return Output(output=",".join(inp.prompt for inp in inputs))
+        return await _join_batch(inputs)
+
+    @realtime("/realtime/batch-timeout", max_batch_size=4, session_timeout=1.0)
+    async def batch_timeout(self, *inputs: BatchInput) -> Output:
+        """batching-timeout: batching with an idle timeout, which fal ends wrongly (RT-LIFE-006)."""
+        return await _join_batch(inputs)
+
+    @realtime("/realtime/fanout", session_timeout=1.0)
+    async def fanout(self, inputs: AsyncIterator[FanoutInput]) -> AsyncIterator[Output]:
+        """bidi-fanout: an output before any input, then `count` per input (RT-STREAM-011)."""
+        yield Output(output="ready")
+        async for inp in inputs:
+            for i in range(inp.count):
+                yield Output(output=f"{inp.prompt}-{i}")
 
     @realtime("/realtime/webrtc")
     async def webrtc(self, signals: AsyncIterator[Signal]) -> AsyncIterator[dict[str, Any]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 DEFAULT_BASE = "wss://fal.run"
@@ -58,6 +59,7 @@ def build_url(
     base_url: str | None = None,
     token: str | None = None,
     max_buffering: int | None = None,
+    extensions: Sequence[str] | None = None,
 ) -> str:
     """The WebSocket URL for `target` (a ws:// URL or an app id).
 
@@ -68,6 +70,8 @@ def build_url(
         base_url: base for app ids (default: `$FAL_RUN_HOST` as wss://, else wss://fal.run).
         token: sent as the `fal_jwt_token` query parameter.
         max_buffering: sent as `max_buffering` (1..60).
+        extensions: opt in to the 1.1 extension channel: sent as `rt_ext`, the tokens
+            joined by commas (RT-EXT-001); an empty list asks for the `hello` only.
     """
     check_max_buffering(max_buffering)
     if target.startswith(("ws://", "wss://")):
@@ -96,6 +100,8 @@ def build_url(
         params.append(("fal_jwt_token", token))
     if max_buffering is not None:
         params.append(("max_buffering", str(max_buffering)))
+    if extensions is not None:
+        params.append(("rt_ext", ",".join(dict.fromkeys(extensions))))  # each at most once
     if params:
         query = "&".join(q for q in (query, urlencode(params)) if q)
     return urlunsplit((parts.scheme, parts.netloc, url_path, query, ""))

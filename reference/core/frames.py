@@ -40,13 +40,16 @@ ERROR_TYPE = "x-fal-error"
 MESSAGE_TYPE = "x-fal-message"
 
 
-def error_frame(code: str, reason: str) -> str:
-    """Serialise an x-fal-error frame (compact JSON, key order type, error, reason)."""
-    return json.dumps(
-        {"type": ERROR_TYPE, "error": str(code), "reason": reason},
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
+def error_frame(code: str, reason: str, input_index: int | None = None) -> str:
+    """Serialise an x-fal-error frame (compact JSON, key order type, error, reason).
+
+    `input_index` is added only with the `correlation` extension on (RT-EXT-030); without it
+    the frame is exactly 1.0's.
+    """
+    frame: dict[str, Any] = {"type": ERROR_TYPE, "error": str(code), "reason": reason}
+    if input_index is not None:
+        frame["input_index"] = input_index
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
 
 
 def timings_frame(seconds: float) -> str:

@@ -7,74 +7,29 @@ next unit of work (`next_work`), reports what the handler did (`output`, `handle
 rejections become INVALID_INPUT frames in input order, handler failures INTERNAL_ERROR,
 the idle timeout drains owed work and then sends TIMEOUT and close 1000, a finished server
 stream lingers briefly so inputs already in flight get their error frame. State names are
-the spec's (6.1); `TRANSITIONS` is that table.
+the spec's (6.1); `TRANSITIONS` is that table. The 1.1 extensions (chapter 15) negotiated for
+the session live in `SessionConfig.extensions`; with none, no byte differs from 1.0.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from reference.core import extensions as ext
 from reference.core.codec import MAX_OBJECTS, Encoder, ProfileError, decode_input
 from reference.core.frames import TIMEOUT_REASON, CloseCode, ErrorCode, describe, error_frame
-from reference.core.inputs import MAX_PENDING, MAX_QUEUED_BYTES, InputQueue, Rejected
+from reference.core.heartbeat import Heartbeat
+from reference.core.inputs import MAX_PENDING, MAX_QUEUED_BYTES, InputQueue
+
+# Re-exported: the state table is part of the session's public face (spec 6.1).
+from reference.core.states import TRANSITIONS as TRANSITIONS
+from reference.core.states import Event as Event
+from reference.core.states import Mode as Mode
+from reference.core.states import State as State
 from reference.core.websocket import MAX_FRAGMENTS, CloseReceived, WebSocketEndpoint
 from reference.core.wsframes import MAX_MESSAGE
-
-
-class Mode(enum.Enum):
-    """Realtime modes, chosen from the handler's annotations as fal does."""
-
-    UNARY = "unary"
-    SERVER_STREAMING = "server_streaming"
-    CLIENT_STREAMING = "client_streaming"
-    BIDI = "bidi"
-
-
-class State(enum.Enum):
-    """The session states of spec 6.1."""
-
-    CONNECTING = "CONNECTING"
-    OPEN = "OPEN"
-    ENDING = "ENDING"
-    CLOSING = "CLOSING"
-    CLOSED = "CLOSED"
-
-
-class Event(enum.Enum):
-    """What moves a session between states (the "Leaves to" column of spec 6.1)."""
-
-    ACCEPTED = "101 sent"
-    REFUSED = "refused with an HTTP status"
-    IDLE_TIMEOUT = "idle timeout"
-    STREAM_FINISHED = "stream finished"
-    HANDLER_FAILED = "fatal error"
-    CLOSE_RECEIVED = "close frame received"
-    CLOSE_SENT = "close frame sent (1001, 1002, 1007, 1008, 1009)"
-    END_SENT = "close 1000 sent after the final error frame"
-    HANDSHAKE_DONE = "closing handshake done"
-    CONNECTION_LOST = "connection lost"
-
-
-#: Spec 6.1 as a table; an absent pair leaves the state unchanged.
-TRANSITIONS: dict[tuple[State, Event], State] = {
-    (State.CONNECTING, Event.ACCEPTED): State.OPEN,
-    (State.CONNECTING, Event.REFUSED): State.CLOSED,
-    (State.OPEN, Event.IDLE_TIMEOUT): State.ENDING,  # RT-LIFE-001
-    (State.OPEN, Event.STREAM_FINISHED): State.ENDING,  # RT-STREAM-003
-    (State.OPEN, Event.HANDLER_FAILED): State.ENDING,  # RT-STREAM-007
-    (State.OPEN, Event.CLOSE_RECEIVED): State.CLOSING,  # RT-LIFE-024
-    (State.OPEN, Event.CLOSE_SENT): State.CLOSING,  # RT-LIFE-021/022, RT-TRANS-044
-    (State.OPEN, Event.CONNECTION_LOST): State.CLOSED,
-    (State.ENDING, Event.END_SENT): State.CLOSING,  # RT-CTRL-017, RT-LIFE-020
-    (State.ENDING, Event.CLOSE_RECEIVED): State.CLOSING,
-    (State.ENDING, Event.CLOSE_SENT): State.CLOSING,
-    (State.ENDING, Event.CONNECTION_LOST): State.CLOSED,
-    (State.CLOSING, Event.HANDSHAKE_DONE): State.CLOSED,
-    (State.CLOSING, Event.CONNECTION_LOST): State.CLOSED,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +40,12 @@ class SessionConfig:
     buffering: int | None = None
     max_batch_size: int = 1
     session_timeout: float | None = None
+    #: What the handshake negotiated (spec 15); the default is a 1.0 session.
+    extensions: ext.Extensions = ext.OFF
+
+    def with_extensions(self, negotiated: ext.Extensions) -> SessionConfig:
+        """This endpoint's rules for a session that negotiated `negotiated` (RT-EXT-004)."""
+        return self if negotiated is ext.OFF else replace(self, extensions=negotiated)
 
     def with_max_buffering(self, n: int | None) -> SessionConfig:
         """Apply a client's `max_buffering` as min(app buffering, n) (RT-FLOW-005, RT-TRANS-021).
@@ -94,7 +55,7 @@ class SessionConfig:
         """
         if n is None or self.buffering is None or n >= self.buffering:
             return self
-        return SessionConfig(self.mode, n, self.max_batch_size, self.session_timeout)
+        return replace(self, buffering=n)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,19 +119,37 @@ class Session:
         self._decode = decode_input  # the msgpack profile, or the app's decode_message
         limits = self.limits
         self._ws = WebSocketEndpoint(limits.max_message, limits.max_fragments)
-        self._queue = InputQueue(config.buffering, limits.max_pending, limits.max_queued_bytes)
+        self.ext = config.extensions
+        self._correlate = self.ext.correlation  # RT-EXT-030/031/032
+        self._queue = InputQueue(
+            config.buffering, limits.max_pending, self._correlate, limits.max_queued_bytes
+        )
         self._last_input = 0.0
         self._stream_taken = False  # server-streaming: the one input is taken
         self._linger_until: float | None = None
+        self._next_index = 0  # the input index of the next data message (spec 15.4)
+        self._serving: list[int] = []  # the indexes the handler's current outputs answer
+        self._input_ended = False  # end-of-input received (RT-EXT-011)
+        self._end_reason = ext.COMPLETE  # the end-of-output reason (RT-EXT-020)
+        self._heartbeat: Heartbeat | None = None
+        self._message_queued = False  # a message went out since the last `data_to_send`
 
     def _fire(self, event: Event) -> None:
         self.state = TRANSITIONS.get((self.state, event), self.state)
 
     # -- opening -----------------------------------------------------------------------
     def accept(self, now: float) -> None:
-        """The 101 was sent: the session is OPEN and its idle timer starts (RT-LIFE-001)."""
+        """The 101 was sent: the session is OPEN and its idle timer starts (RT-LIFE-001).
+
+        With `rt_ext` in the handshake the `hello` is queued first, before anything else
+        (RT-EXT-002); without it nothing is (RT-EXT-003).
+        """
         self._last_input = now
         self._fire(Event.ACCEPTED)
+        if self.ext.channel:
+            self._send_text(ext.hello_frame(self.ext, self.config, self.limits.max_message))
+            if self.ext.heartbeat:
+                self._heartbeat = Heartbeat(self.ext.heartbeat_interval, now, self._ws)
 
     def refuse(self) -> None:
         """The handshake was refused with an HTTP status; no session took place."""
@@ -186,35 +165,70 @@ class Session:
                 self.receive_text(item, now)
             elif isinstance(item, CloseReceived):
                 self._closed_by_peer()
+        if self._heartbeat is not None:
+            self._heartbeat.read_pongs()
         if self._ws.close_sent and self.state in (State.OPEN, State.ENDING):
             self._fire(Event.CLOSE_SENT)  # a framing error: 1002, 1007 or 1009
+
+    def _index(self) -> int | None:
+        """Number one data message (spec 15.4); None when `correlation` is off."""
+        if not self._correlate:
+            return None
+        self._next_index += 1
+        return self._next_index - 1
 
     def receive_binary(self, data: bytes, now: float) -> None:
         """Decode, validate and queue one binary message (an input or a rejection)."""
         self._last_input = now
+        index = self._index()
         state = self.state
         if state is not State.OPEN or self._stream_taken:
             if state is State.ENDING or (state is State.OPEN and self._stream_taken):
-                reason = EXTRA_STREAM_INPUT if self._stream_taken else DRAINING_INPUT
-                self._queue.add_rejection(reason)
+                late = ext.AFTER_END_OF_INPUT if self._input_ended else DRAINING_INPUT
+                reason = EXTRA_STREAM_INPUT if self._stream_taken else late
+                self._queue.add_rejection(reason, index)
             return
         try:
             value: Any = self._decode(data)
             if self._validate is not None:
                 value = self._validate(value)
         except (ProfileError, InvalidInput) as exc:
-            self._queue.add_rejection(exc.reason)
+            self._queue.add_rejection(exc.reason, index)
             return
         except Exception:  # a validator bug must not end the session
-            self._queue.add_rejection("the input failed validation")
+            self._queue.add_rejection("the input failed validation", index)
             return
-        self._queue.add_input(value, len(data))
+        # An index only with correlation; the size bounds the queue in bytes (RT-SEC-013).
+        dropped = self._queue.add_input(value, index or 0, len(data))
+        if dropped is not None:
+            self._send_text(ext.dropped_frame([dropped]))  # RT-EXT-032
 
     def receive_text(self, text: str, now: float) -> None:
-        """A text frame on a realtime endpoint is a rejected input (RT-MSG-011)."""
+        """A text frame on a realtime endpoint is a rejected input (RT-MSG-011).
+
+        With `end-of-input` on, the first end-of-input frame ends the input stream instead
+        (RT-EXT-011); it is no data message, so it neither restarts the idle timer nor takes
+        an input index. Any other text frame, a second end-of-input included, is rejected
+        (RT-EXT-012).
+        """
+        if self.ext.end_of_input and ext.is_end_of_input(text) and not self._input_ended:
+            self._end_of_input()
+            return
         self._last_input = now
+        index = self._index()
         if self.state in (State.OPEN, State.ENDING):
-            self._queue.add_rejection(TEXT_REJECTED)
+            again = self._input_ended and ext.is_end_of_input(text)
+            self._queue.add_rejection(ext.SECOND_END_OF_INPUT if again else TEXT_REJECTED, index)
+
+    def _end_of_input(self) -> None:
+        """The client's inputs are over: serve what came, then end (RT-EXT-011).
+
+        After a server stream's request it changes nothing: the stream ends with its handler.
+        """
+        self._input_ended = True
+        if self.state is State.OPEN and not self._stream_taken:
+            self._end_reason = ext.ENDED_BY_INPUT
+            self._fire(Event.END_OF_INPUT)
 
     def _closed_by_peer(self) -> None:
         """The client closed: answered already; pending work is discarded (RT-LIFE-025)."""
@@ -252,16 +266,21 @@ class Session:
         """
         queue = self._queue
         while (rejected := queue.take_rejection()) is not None:
-            self._send_error(ErrorCode.INVALID_INPUT, rejected.reason)
+            self._send_error(ErrorCode.INVALID_INPUT, rejected.reason, rejected.index)
         if self._stream_taken or self.state not in (State.OPEN, State.ENDING):
             return None
-        if self.config.mode is Mode.SERVER_STREAMING:
+        mode = self.config.mode
+        if mode is Mode.SERVER_STREAMING:
             batch = queue.take_batch(1)
             if batch:
                 self._stream_taken = True  # RT-STREAM-002: one input per connection
+                self._serving = queue.last_indexes
                 queue.reject_inputs(EXTRA_STREAM_INPUT)
             return batch or None
-        return queue.take_batch(self.config.max_batch_size) or None
+        batch = queue.take_batch(self.config.max_batch_size)
+        if mode is Mode.UNARY:
+            self._serving = queue.last_indexes  # spec 15.4: streams of inputs tag `[]`
+        return batch or None
 
     @property
     def inputs_done(self) -> bool:
@@ -270,8 +289,15 @@ class Session:
         return state is not State.OPEN and (state is not State.ENDING or not self._queue)
 
     def output(self, value: Any) -> None:
-        """Send one output of the handler (msgpack, binary frame); raises if it cannot encode."""
+        """Send one output of the handler (msgpack, binary frame); raises if it cannot encode.
+
+        With `correlation` on an `output` frame naming its inputs goes right before it
+        (RT-EXT-031).
+        """
         data = self._encode(value)
+        if self._correlate:
+            self._send_text(ext.output_frame(self._serving))
+        self._message_queued = True
         self._ws.send_binary(data)
 
     def handler_failed(self, exc: BaseException) -> None:
@@ -279,9 +305,15 @@ class Session:
 
         Unary: this input gets INTERNAL_ERROR and the session goes on (RT-CTRL-015/016).
         Streaming: INTERNAL_ERROR, then the session ends with close 1000 (RT-STREAM-007).
+        With `correlation` on, each input of a failed unary batch gets its own frame with its
+        `input_index` (RT-EXT-030), as does a server stream's request.
         """
-        self._send_error(ErrorCode.INTERNAL_ERROR, describe(exc))
-        if self.config.mode is not Mode.UNARY and self.state in (State.OPEN, State.ENDING):
+        reason = describe(exc)
+        mode = self.config.mode
+        answered = self._serving if mode in (Mode.UNARY, Mode.SERVER_STREAMING) else []
+        for index in answered if self._correlate and answered else [None]:
+            self._send_error(ErrorCode.INTERNAL_ERROR, reason, index)
+        if mode is not Mode.UNARY and self.state in (State.OPEN, State.ENDING):
             self._fire(Event.HANDLER_FAILED)
             self._end(send_timeout=False)
 
@@ -304,11 +336,13 @@ class Session:
             self._end(send_timeout=True)
 
     def _end(self, *, send_timeout: bool) -> None:
-        for item in self._queue.take_all():
-            reason = item.reason if type(item) is Rejected else ENDED_BEFORE_SERVED
-            self._send_error(ErrorCode.INVALID_INPUT, reason)
+        for rejected in self._queue.take_all(ENDED_BEFORE_SERVED):
+            self._send_error(ErrorCode.INVALID_INPUT, rejected.reason, rejected.index)
         if send_timeout:
-            self._send_error(ErrorCode.TIMEOUT, TIMEOUT_REASON)
+            if self.ext.end_of_output:  # RT-EXT-020: in place of TIMEOUT
+                self._send_text(ext.end_of_output_frame(self._end_reason))
+            else:
+                self._send_error(ErrorCode.TIMEOUT, TIMEOUT_REASON)
         self._ws.send_close(CloseCode.NORMAL)
         self._fire(Event.END_SENT)
 
@@ -320,7 +354,15 @@ class Session:
 
     # -- time --------------------------------------------------------------------------
     def deadline(self) -> float | None:
-        """When `tick` has something to do (idle timeout or end of a linger), or None."""
+        """When `tick` has something to do (idle timeout, end of a linger, heartbeat), or None."""
+        own = self._end_deadline()
+        heartbeat = self._heartbeat
+        if heartbeat is None or self.state not in (State.OPEN, State.ENDING):
+            return own
+        beat = heartbeat.deadline()
+        return beat if own is None or beat < own else own
+
+    def _end_deadline(self) -> float | None:
         if self.state is not State.OPEN:
             return None
         if self._linger_until is not None:
@@ -331,25 +373,43 @@ class Session:
         return self._last_input + timeout
 
     def tick(self, now: float) -> None:
-        """Apply the time: the idle timeout (RT-LIFE-001) or the end of a stream's linger."""
-        deadline = self.deadline()
+        """Apply the time: the idle timeout (RT-LIFE-001), a stream's linger, the heartbeat."""
+        heartbeat = self._heartbeat
+        live = self.state is State.OPEN or self.state is State.ENDING
+        if heartbeat is not None and live and heartbeat.apply(now):  # RT-EXT-040/041: 1011
+            self._queue.clear()
+            self._fire(Event.CLOSE_SENT)
+        deadline = self._end_deadline()
         if deadline is None or now < deadline:
             return
         if self._linger_until is not None:
             self._fire(Event.STREAM_FINISHED)
             self._end(send_timeout=True)
         else:
+            self._end_reason = ext.IDLE_TIMEOUT
             self._fire(Event.IDLE_TIMEOUT)  # queued work is still served (RT-LIFE-002)
 
     # -- outbound ----------------------------------------------------------------------
-    def _send_error(self, code: str, reason: str) -> None:
-        self._ws.send_text(error_frame(code, reason))
+    def _send_error(self, code: str, reason: str, index: int | None = None) -> None:
+        self._message_queued = True
+        self._ws.send_text(error_frame(code, reason, index))
+
+    def _send_text(self, text: str) -> None:
+        self._message_queued = True
+        self._ws.send_text(text)
 
     @property
     def close_sent(self) -> bool:
         """Our close frame is out: the I/O layer bounds the wait for the peer's answer."""
         return self._ws.close_sent
 
-    def data_to_send(self) -> list[bytes]:
-        """Bytes to write, in order; an empty chunk means half-close TCP."""
+    def data_to_send(self, now: float | None = None) -> list[bytes]:
+        """Bytes to write, in order; an empty chunk means half-close TCP.
+
+        `now` (when the bytes leave) lets the heartbeat count from the last message sent.
+        """
+        if self._message_queued:
+            self._message_queued = False
+            if now is not None and self._heartbeat is not None:
+                self._heartbeat.message_sent(now)
         return self._ws.data_to_send()

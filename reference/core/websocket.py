@@ -59,6 +59,7 @@ class WebSocketEndpoint:
         "close_sent",
         "eof_sent",
         "max_fragments",
+        "pongs",
     )
 
     def __init__(self, max_size: int = MAX_MESSAGE, max_fragments: int = MAX_FRAGMENTS) -> None:
@@ -70,6 +71,8 @@ class WebSocketEndpoint:
         self._fragment_text = False
         self.close_sent = False  # no data frame may follow
         self.eof_sent = False  # our side is done; later input is discarded
+        # Payloads of received pongs, kept only when a list is set (the heartbeat, RT-EXT-041).
+        self.pongs: list[bytes] | None = None
 
     # -- inbound -----------------------------------------------------------------------
     def receive_data(self, data: bytes) -> list[Received]:
@@ -116,7 +119,9 @@ class WebSocketEndpoint:
             return None
         if opcode == CLOSE:
             return self._close_received(payload)
-        return None  # PONG: nothing to do
+        if opcode == PONG and self.pongs is not None:
+            self.pongs.append(payload)
+        return None  # PONG: nothing else to do
 
     def _continuation(self, fin: bool, payload: bytes) -> Received | None:
         fragments = self._fragments
@@ -165,6 +170,11 @@ class WebSocketEndpoint:
         """Queue one text message as a single frame; dropped once closing."""
         if not self.close_sent:
             self._out.append(frame_bytes(TEXT, text.encode()))
+
+    def send_ping(self, payload: bytes) -> None:
+        """Queue a ping (the heartbeat extension, RT-EXT-041); dropped once closing."""
+        if not self.close_sent:
+            self._out.append(frame_bytes(PING, payload))
 
     def send_close(self, code: int, reason: str = "") -> None:
         """Start the closing handshake; the peer's close frame completes it."""

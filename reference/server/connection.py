@@ -367,7 +367,7 @@ class Connection(asyncio.Protocol):
 
     def _driver(self, route: Route, request: Request, reply: bytes) -> Driver:
         """The session driver for `route`; a realtime session opens with the 101 written."""
-        return make_driver(self, self.limits, route, request, reply)
+        return make_driver(self, self.limits, route, request, reply, self.server.heartbeat_interval)
 
     def abort(self) -> None:
         if self.transport is not None and not self.transport.is_closing():

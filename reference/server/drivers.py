@@ -7,6 +7,7 @@ limits of spec chapter 12 and the endpoint's codec; a raw route gets a `RawDrive
 from __future__ import annotations
 
 from reference.app import message_codec, to_output
+from reference.core.extensions import negotiate
 from reference.server.channel import Channel, Driver
 from reference.server.http import Request, Route, parse_max_buffering
 from reference.server.limits import ServerLimits
@@ -15,13 +16,21 @@ from reference.server.realtime import RealtimeDriver
 
 
 def make_driver(
-    channel: Channel, limits: ServerLimits, route: Route, request: Request, reply: bytes
+    channel: Channel,
+    limits: ServerLimits,
+    route: Route,
+    request: Request,
+    reply: bytes,
+    heartbeat_interval: float,
 ) -> Driver:
     """The driver for `route`; a realtime session opens with the 101 written first."""
     if route.kind != "realtime":
         return RawDriver(channel, route.handler, route.path, request, reply, limits)
     assert route.config is not None
-    config = route.config.with_max_buffering(parse_max_buffering(request.query))
+    query = request.query
+    config = route.config.with_max_buffering(parse_max_buffering(query))
+    # Spec 15.1: `rt_ext` opts in; without it the session is byte for byte 1.0's.
+    config = config.with_extensions(negotiate(query, heartbeat_interval))
     # The one codec call site: fal's encode_message/decode_message, or the msgpack profile.
     codec = message_codec(route.handler, limits.max_input_objects)
     encode = codec.encode

@@ -1,11 +1,15 @@
 """Raw WebSocket endpoints (spec chapter 09-raw-websocket).
 
-The handler of `@endpoint(path, is_websocket=True)` gets a small fastapi-like `WebSocket`:
-`accept`, `receive` (str or bytes), `receive_text`, `receive_bytes`, `send_text`,
-`send_bytes`, `send_json`, `close`. The 101 response is sent by `accept()`. A handler that
-raises after accepting ends with a close frame 1011 (RT-RAW-005), never a dropped TCP
-connection; one that returns without closing ends with 1000; a client that leaves raises
-`WebSocketDisconnect` in the handler, which is not logged as an error.
+The handler of `@endpoint(path, is_websocket=True)` gets a `WebSocket` with the surface of
+Starlette's (what fal 1.83.0 hands such a handler), so a fal app moves with its imports
+changed: `accept`, `receive` (an ASGI-style message dict, as Starlette), `receive_text`,
+`receive_bytes`, `receive_json`, `iter_text`, `iter_bytes`, `iter_json`, `send`, `send_text`,
+`send_bytes`, `send_json`, `close`, `headers` (case-insensitive), `query_params`, `path`.
+`receive_data` is the reference's own: the next message as `str` (text) or `bytes` (binary).
+The 101 response is sent by `accept()`. A handler that raises after accepting ends with a
+close frame 1011 (RT-RAW-005), never a dropped TCP connection; one that returns without
+closing ends with 1000; a client that leaves raises `WebSocketDisconnect` in the handler,
+which is not logged as an error.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from reference.core.frames import CloseCode
@@ -27,18 +31,37 @@ from reference.server.http import Request, response
 from reference.server.limits import ServerLimits
 
 log = logging.getLogger("reference.server")
+#: RFC 6455 7.1.5: the connection closed without a close frame (uvicorn reports it to Starlette).
+ABNORMAL_CLOSURE = 1006
 
 
 class WebSocketDisconnect(Exception):
-    """The client closed the connection (or it was lost)."""
+    """The client closed the connection (or it was lost); `code` and `reason` as Starlette's."""
 
-    def __init__(self, code: int = 1000) -> None:
-        super().__init__(code)
+    def __init__(self, code: int = 1000, reason: str | None = None) -> None:
+        super().__init__(code, reason)
         self.code = code
+        self.reason = reason or ""
+
+
+class Headers(Mapping[str, str]):
+    """Request headers, looked up case-insensitively (as Starlette's `Headers`)."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
+        self._items = {name.lower(): value for name, value in pairs}
+
+    def __getitem__(self, name: str) -> str:
+        return self._items[name.lower()]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 class WebSocket:
-    """The connection a raw endpoint handler talks to."""
+    """The connection a raw endpoint handler talks to (Starlette's `WebSocket` surface)."""
 
     def __init__(
         self,
@@ -55,24 +78,51 @@ class WebSocket:
         self._reply = reply
         self.path = request.path
         self.query_params = request.query
-        self.headers = {k.lower(): v for k, v in request.headers}
+        self.headers = Headers(request.headers)
         self.accepted = False
         self.closed = False
+        self.close_code: int = CloseCode.NORMAL  # the client's close code, once it closed
+        self._disconnect_seen = False
         self._inbox: deque[bytes | str] = deque()
         self._waiter: asyncio.Future[None] | None = None
 
-    async def accept(self) -> None:
+    async def accept(
+        self, subprotocol: str | None = None, headers: Iterable[tuple[bytes, bytes]] | None = None
+    ) -> None:
         """Complete the handshake (send 101 Switching Protocols)."""
+        if subprotocol is not None or headers:
+            raise ValueError(
+                "the reference does not negotiate subprotocols or add handshake headers: "
+                "call `accept()` without arguments"
+            )
         if not self.accepted and not self._channel.closed:
             self.accepted = True
             self._channel.write([self._reply])
             self.flush()  # pongs for pings sent with the upgrade go after the 101 (RFC 6455 4.2.2)
 
-    async def receive(self) -> bytes | str:
-        """The next message: `str` for a text frame, `bytes` for a binary frame."""
+    async def receive(self) -> dict[str, Any]:
+        """The next message as Starlette gives it (ASGI): `{"type": "websocket.receive",
+        "text": str}` or `{..., "bytes": bytes}`; once the client closed (or left),
+        `{"type": "websocket.disconnect", "code": int}`; calling again after that raises."""
+        if self._disconnect_seen:
+            raise RuntimeError('Cannot call "receive" once a disconnect message has been received.')
+        try:
+            data = await self.receive_data()
+        except WebSocketDisconnect as exc:
+            self._disconnect_seen = True
+            return {"type": "websocket.disconnect", "code": exc.code, "reason": ""}
+        kind = "bytes" if isinstance(data, bytes) else "text"
+        return {"type": "websocket.receive", kind: data}
+
+    async def receive_data(self) -> bytes | str:
+        """The next message: `str` for a text frame, `bytes` for a binary frame.
+
+        Raises:
+            WebSocketDisconnect: the client closed (with its code) or left.
+        """
         while not self._inbox:
             if self.closed:
-                raise WebSocketDisconnect(CloseCode.NORMAL)
+                raise WebSocketDisconnect(self.close_code)
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._waiter
@@ -85,16 +135,48 @@ class WebSocket:
         return message
 
     async def receive_text(self) -> str:
-        message = await self.receive()
+        message = await self.receive_data()
         if not isinstance(message, str):
             raise TypeError("expected a text message, got a binary one")
         return message
 
     async def receive_bytes(self) -> bytes:
-        message = await self.receive()
+        message = await self.receive_data()
         if not isinstance(message, bytes):
             raise TypeError("expected a binary message, got a text one")
         return message
+
+    async def receive_json(self, mode: str = "text") -> Any:
+        """One JSON message: a text frame (`mode="text"`) or UTF-8 binary frame ("binary")."""
+        if mode not in ("text", "binary"):
+            raise ValueError('mode must be "text" or "binary"')
+        if mode == "text":
+            return json.loads(await self.receive_text())
+        return json.loads((await self.receive_bytes()).decode("utf-8"))
+
+    async def iter_text(self) -> AsyncIterator[str]:
+        """Text messages until the client closes."""
+        try:
+            while True:
+                yield await self.receive_text()
+        except WebSocketDisconnect:
+            pass
+
+    async def iter_bytes(self) -> AsyncIterator[bytes]:
+        """Binary messages until the client closes."""
+        try:
+            while True:
+                yield await self.receive_bytes()
+        except WebSocketDisconnect:
+            pass
+
+    async def iter_json(self) -> AsyncIterator[Any]:
+        """JSON text messages until the client closes."""
+        try:
+            while True:
+                yield await self.receive_json()
+        except WebSocketDisconnect:
+            pass
 
     def _check_open(self) -> None:
         if self.closed or self._channel.closed:
@@ -112,12 +194,33 @@ class WebSocket:
         self._endpoint.send_binary(data)
         await self._flushed()
 
-    async def send_json(self, value: Any) -> None:
-        await self.send_text(json.dumps(value, separators=(",", ":")))
+    async def send_json(self, value: Any, mode: str = "text") -> None:
+        """JSON as Starlette writes it (compact, UTF-8 as is) in a text or binary frame."""
+        if mode not in ("text", "binary"):
+            raise ValueError('mode must be "text" or "binary"')
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        if mode == "text":
+            await self.send_text(text)
+        else:
+            await self.send_bytes(text.encode("utf-8"))
 
-    async def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
+    async def send(self, message: Mapping[str, Any]) -> None:
+        """An ASGI message, as Starlette's `send`: websocket.accept, .send or .close."""
+        kind = message.get("type")
+        if kind == "websocket.accept":
+            await self.accept(message.get("subprotocol"), message.get("headers"))
+        elif kind == "websocket.send" and message.get("bytes") is not None:
+            await self.send_bytes(message["bytes"])
+        elif kind == "websocket.send" and message.get("text") is not None:
+            await self.send_text(message["text"])
+        elif kind == "websocket.close":
+            await self.close(message.get("code", CloseCode.NORMAL), message.get("reason"))
+        else:
+            raise ValueError(f"unsupported ASGI message for a raw WebSocket: {kind!r}")
+
+    async def close(self, code: int = CloseCode.NORMAL, reason: str | None = None) -> None:
         """Close with `code`; before `accept()` this refuses the handshake with 403."""
-        self.close_now(code, reason)
+        self.close_now(code, reason or "")
 
     def close_now(self, code: int, reason: str = "") -> None:
         """`close` without awaiting (the driver's 1011 after a failure, 1001 on shutdown)."""
@@ -149,6 +252,7 @@ class WebSocket:
         """Bytes from the peer: queue messages; a close (or framing error) ends the inbox."""
         for item in self._endpoint.receive_data(data):
             if isinstance(item, CloseReceived):
+                self.close_code = item.code
                 self.gone()
             else:
                 self._inbox.append(item)
@@ -195,9 +299,15 @@ class RawDriver:
         self.websocket.data_received(data)
 
     def eof_received(self) -> None:
-        self.websocket.gone()
+        self._lost()
 
     def connection_lost(self) -> None:
+        self._lost()
+
+    def _lost(self) -> None:
+        """The TCP connection ended with no close frame: the handler sees code 1006."""
+        if not self.websocket.closed:
+            self.websocket.close_code = ABNORMAL_CLOSURE
         self.websocket.gone()
 
     def shutdown(self) -> None:

@@ -95,7 +95,7 @@ class RealtimeDriver:
     def _flush(self) -> None:
         """Write what the session produced (outputs, error frames, pongs, close)."""
         session = self.session
-        chunks = session.data_to_send()
+        chunks = session.data_to_send(self.loop.time())
         if chunks:
             self.channel.write(chunks)
         if not session.reading_held:  # also when the end emptied the queue (RT-LIFE-024)
@@ -123,8 +123,12 @@ class RealtimeDriver:
 
     def _on_timer(self) -> None:
         self._timer = None
-        self.session.tick(self.loop.time())
+        session = self.session
+        session.tick(self.loop.time())
         self._flush()
+        if session.state is State.CLOSING or session.state is State.CLOSED:
+            self._stop()  # the heartbeat failed the connection (RT-EXT-041)
+            return
         self._arm_timer()
         self._wake()
 

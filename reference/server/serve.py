@@ -18,6 +18,7 @@ import sys
 from typing import Any
 
 from reference.app import App, input_model, make_validator
+from reference.core.extensions import HEARTBEAT_INTERVAL
 from reference.server.connection import Connection
 from reference.server.http import Auth, Route, Router
 from reference.server.limits import ServerLimits
@@ -123,13 +124,21 @@ async def serve(
     host: str = "127.0.0.1",
     port: int = 8765,
     key: str | None = None,
+    heartbeat_interval: float = HEARTBEAT_INTERVAL,
     limits: ServerLimits | None = None,
 ) -> Server:
-    """Start serving `app`; returns once the socket listens."""
+    """Start serving `app`; returns once the socket listens.
+
+    `heartbeat_interval` applies only to sessions that opt in to `heartbeat` (spec 15.5).
+    """
     app.setup()
     limits = limits or ServerLimits()
     state = ServerState(
-        Router(build_routes(app)), Auth(key), limits=limits, max_connections=connection_cap(limits)
+        Router(build_routes(app)),
+        Auth(key),
+        limits=limits,
+        max_connections=connection_cap(limits),
+        heartbeat_interval=heartbeat_interval,
     )
     loop = asyncio.get_running_loop()
     quiet_accept_errors(loop)
@@ -147,10 +156,15 @@ def load_app(spec: str) -> App:
 
 
 async def run(
-    app: App, host: str, port: int, key: str | None, limits: ServerLimits | None = None
+    app: App,
+    host: str,
+    port: int,
+    key: str | None,
+    heartbeat_interval: float = HEARTBEAT_INTERVAL,
+    limits: ServerLimits | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM; print the URL line when ready."""
-    server = await serve(app, host, port, key, limits)
+    server = await serve(app, host, port, key, heartbeat_interval, limits)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from reference.core.extensions import HEARTBEAT_INTERVAL
 from reference.server.http import Auth, Router
 from reference.server.limits import ServerLimits
 
@@ -31,3 +32,5 @@ class ServerState:
     #: Open connections allowed; more get 503 (RT-SEC-019). `serve` derives it from the fd
     #: limit when `limits.max_connections` is 0, so accept() never meets EMFILE.
     max_connections: int = 1 << 30
+    #: Seconds between heartbeats on sessions that enable the extension (spec 15.5).
+    heartbeat_interval: float = HEARTBEAT_INTERVAL

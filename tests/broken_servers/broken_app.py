@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -104,6 +105,13 @@ def _check_profile(value: Any, faults: frozenset[str], depth: int = 0) -> None:
             _check_profile(item, faults, depth + 1)
 
 
+def _unique_keys(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
+    mapping = dict(pairs)
+    if len(mapping) < len(pairs):
+        raise InvalidInput("a map holds the same key twice")
+    return mapping
+
+
 def decode_input(message: str | bytes, faults: frozenset[str]) -> dict[str, Any]:
     """Decode one realtime input message into a map, or raise InvalidInput."""
     if isinstance(message, str):
@@ -119,6 +127,7 @@ def decode_input(message: str | bytes, faults: frozenset[str]) -> dict[str, Any]
             "raw": False,
             "strict_map_key": "accept-non-str-keys" not in faults,
             "unicode_errors": unicode_errors,
+            "object_pairs_hook": _unique_keys,  # RT-CONV-013
         }
         if "object-bomb-accepted" not in faults:  # RT-SEC-012, bounded while decoding
             options.update(max_array_len=MAX_OBJECTS, max_map_len=MAX_OBJECTS)
@@ -243,9 +252,15 @@ class Inbox:
         conn: WsConnection,
         maxlen: int | None = None,
         on_drop: Callable[[], None] | None = None,
+        idle_timeout: float | None = None,
     ) -> None:
         self._items: collections.deque[str | bytes] = collections.deque(maxlen=maxlen)
         self._on_drop = on_drop
+        # The idle timer runs while the handler is busy (spec 1.1, RT-LIFE-001): `expired`
+        # turns true when a message arrives more than `idle_timeout` after the one before.
+        self._idle_timeout = idle_timeout
+        self.last_arrival = time.monotonic()
+        self.expired = False
         self._changed = asyncio.Event()
         self._taken = asyncio.Event()
         self.closed = False
@@ -253,6 +268,10 @@ class Inbox:
 
     async def _fill(self, conn: WsConnection) -> None:
         while (message := await self._next(conn)) is not None:
+            now = time.monotonic()
+            if self._idle_timeout is not None and now - self.last_arrival > self._idle_timeout:
+                self.expired = True
+            self.last_arrival = now
             if self._on_drop is not None and len(self._items) == self._items.maxlen:
                 self._on_drop()
             self._items.append(message)  # a full deque drops its oldest item: latest wins
@@ -269,6 +288,19 @@ class Inbox:
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def idle_left(self) -> float | None:
+        """Seconds until the idle timer fires, counted from the last arrival (None: no timer)."""
+        if self._idle_timeout is None:
+            return None
+        return max(0.0, self._idle_timeout - (time.monotonic() - self.last_arrival))
+
+    def take_all(self) -> list[str | bytes]:
+        """Remove and return every queued input (the ones that arrived after the timer fired)."""
+        items = list(self._items)
+        self._items.clear()
+        self._taken.set()
+        return items
 
     def peek(self) -> list[str | bytes]:
         """The queued inputs, oldest first, left in place."""

@@ -61,6 +61,16 @@ def fault(name: str, must: str = "", should: str = "", **kwargs: Any) -> Fault:
 
 
 #: The correct server: it passes every requirement, with and without the auth feature.
+GAP_V11_IDLE_END = (
+    "a 1.1 idle-timer check (test_idle_timer.py, test_edges_v11.py or a session vector) also "
+    "blames RT-LIFE-001 when this fault mangles or delays the final frame; the blame should "
+    "stay on the chapter 05 rule (to refine in the suite)"
+)
+# What a server that closes after a rejected input also misses since 1.1: the session vectors of
+# a robust rejection (RT-CTRL-011/012/013/019) and the streaming rejections (RT-STREAM-009/010).
+CLOSES_AFTER_BAD_INPUT = (
+    "RT-CTRL-011 RT-CTRL-012 RT-CTRL-013 RT-CTRL-019 RT-STREAM-009 RT-STREAM-010"
+)
 CLEAN = (
     fault("no-fault", switches=()),
     fault("no-fault-auth", switches=(), auth=True),
@@ -89,11 +99,11 @@ FAULTS = (
         must="RT-CONF-020",
         should="RT-TRANS-002",
     ),
-    fault("refuse-unknown-query", must="RT-TRANS-020"),
-    fault("refuse-max-buffering", must="RT-TRANS-021"),
+    fault("refuse-unknown-query", must="RT-TRANS-020 RT-EXT-005"),  # rt_ext is unknown to it
+    fault("refuse-max-buffering", must="RT-TRANS-021 RT-TRANS-023"),
     fault("deflate-breaks-session", must="RT-TRANS-030"),
-    fault("no-1009-accept", must="RT-TRANS-044 RT-SEC-010"),
-    fault("no-1009-drop", must="RT-TRANS-044 RT-SEC-010"),
+    fault("no-1009-accept", must="RT-TRANS-044 RT-TRANS-047 RT-SEC-010"),  # none when inflated
+    fault("no-1009-drop", must="RT-TRANS-044 RT-SEC-010", should="RT-TRANS-047"),
     fault(
         "small-size-limit",
         must="RT-TRANS-042",
@@ -107,7 +117,7 @@ FAULTS = (
         "http-auth-not-enforced", must="RT-HTTP-006 RT-CONF-020 RT-SEC-030 RT-SEC-031", auth=True
     ),
     # 04-messages: inputs, outputs, ordering.
-    fault("accept-non-map", must="RT-CTRL-010"),
+    fault("accept-non-map", must="RT-CTRL-010 RT-MSG-010"),  # the non-map input vectors
     fault("accept-text-input", must="RT-MSG-011"),
     fault("text-outputs", must="RT-MSG-020 RT-CTRL-004"),
     fault(
@@ -120,42 +130,53 @@ FAULTS = (
     fault(
         "reorder-outputs",
         should="RT-MSG-030 RT-MSG-031 RT-FLOW-007 RT-FLOW-011",
+        gap="held-back outputs make the 1.1 spaced-input check (RT-LIFE-004) miss its window and "
+        "blame RT-LIFE-001/004 (to refine in the suite)",
     ),
     # 05-control-frames: error frames and what follows them.
-    fault("msgpack-errors", must="RT-CTRL-002"),
-    fault("error-no-reason", must="RT-CTRL-005"),
-    fault("control-wrong-type", must="RT-CTRL-004"),
+    fault("msgpack-errors", must="RT-CTRL-002", gap=GAP_V11_IDLE_END),
+    fault("error-no-reason", must="RT-CTRL-005", gap=GAP_V11_IDLE_END),
+    fault("control-wrong-type", must="RT-CTRL-004", gap=GAP_V11_IDLE_END),
     fault(
         "swallow-errors",
         must="RT-CTRL-010",
         should="RT-STREAM-003",
+        gap="the 1.1 checks add verdicts not yet sorted out for this fault (see the catalogue run)",
     ),
     fault(
         "wrong-close-after-error",
         must="RT-CTRL-010 RT-LIFE-020 RT-STREAM-007",  # a failed stream's close too
-        should="RT-CTRL-016",
+        should="RT-CTRL-016 RT-LIFE-009 " + CLOSES_AFTER_BAD_INPUT,
     ),
     fault(
         "no-close-frame-after-error",
         must="RT-CTRL-010 RT-LIFE-020 RT-STREAM-007",  # a failed stream's close too
-        should="RT-CTRL-016",
+        should="RT-CTRL-016 RT-LIFE-009 " + CLOSES_AFTER_BAD_INPUT,
     ),
-    fault("close-after-bad-input", should="RT-CTRL-012"),
+    fault("close-after-bad-input", should=CLOSES_AFTER_BAD_INPUT),
     fault(
         "close-after-bad-input-at-should",
-        must="RT-CTRL-012",
+        must=CLOSES_AFTER_BAD_INPUT,
         switches=("close-after-bad-input",),
         level="should",
     ),
     fault("close-after-handler-error", should="RT-CTRL-016"),
-    fault("internal-error-for-bad-input", should="RT-CTRL-011 RT-STREAM-003"),
+    fault(
+        "internal-error-for-bad-input",
+        should="RT-CTRL-011 RT-STREAM-003 RT-CTRL-012 RT-CTRL-013 RT-CTRL-019 RT-STREAM-010",
+    ),
     fault("traceback-in-reason", should="RT-SEC-002"),
-    fault("lose-outputs-before-error", should="RT-CTRL-013"),
+    fault("lose-outputs-before-error", should="RT-CTRL-013 RT-CTRL-019"),
     # 06-lifecycle: idle timeouts, pings, close codes, the closing handshake.
-    fault("session-timeout-ignored", must="RT-LIFE-001 RT-CONF-020"),
+    fault(
+        "session-timeout-ignored",
+        # 1.1 checks and session vectors that wait for the idle end see it missing too.
+        must="RT-LIFE-001 RT-CONF-020 RT-CTRL-017 RT-LIFE-004 RT-LIFE-005",
+        should="RT-LIFE-002 RT-LIFE-007",
+    ),
     fault("no-pong", must="RT-LIFE-010"),
     fault("protocol-error-1011", must="RT-LIFE-022"),
-    fault("no-close-reply", must="RT-LIFE-024"),
+    fault("no-close-reply", must="RT-LIFE-024", should="RT-LIFE-026"),
     # 07-flow-control: queueing, buffering, batching.
     fault("buffering-fifo", must="RT-FLOW-003 RT-CONF-020"),
     fault("error-for-dropped-input", must="RT-FLOW-004"),
@@ -165,7 +186,7 @@ FAULTS = (
     fault("stream-reordered", should="RT-STREAM-004"),
     fault("stream-ignores-extra-inputs", should="RT-STREAM-003"),
     fault("bidi-no-timeout", must="RT-LIFE-001 RT-STREAM-006 RT-CONF-020"),
-    fault("collect-per-input", must="RT-STREAM-005 RT-CONF-020"),
+    fault("collect-per-input", must="RT-STREAM-005 RT-CONF-020", should="RT-STREAM-012"),
     # 09-raw-websocket and the conformance app's /echo.
     fault("echo-twice", must="RT-CONF-016"),
     fault(
@@ -174,7 +195,7 @@ FAULTS = (
     ),
     # 10-http and the conformance app's /health.
     fault("http-disagrees", must="RT-HTTP-002"),
-    fault("http-validation-200", must="RT-HTTP-003"),
+    fault("http-validation-200", must="RT-HTTP-003", should="RT-HTTP-007"),
     fault("http-failure-200", should="RT-HTTP-004"),
     fault("http-unknown-path-200", should="RT-HTTP-005"),
     fault("health-broken", must="RT-CONF-014"),

@@ -72,19 +72,27 @@ async def unary(
         task.add_done_callback(tasks.discard)
 
     on_drop = report_drop if "error-for-dropped-input" in faults else None
-    inbox = Inbox(conn, maxlen=buffering, on_drop=on_drop)
+    inbox = Inbox(conn, maxlen=buffering, on_drop=on_drop, idle_timeout=session_timeout)
     outputs = Outputs(session)
     try:
         while not session.ended:
-            wait = session_timeout
+            wait = inbox.idle_left()
             if outputs.held is not None:
                 wait = REORDER_HOLD_S
+            if inbox.expired:  # the timer fired while the handler was busy: ENDING
+                for _late in inbox.take_all():  # RT-LIFE-008/009: never served, answered
+                    await session.error("INVALID_INPUT", "the session is ending")
+                await outputs.flush()
+                if not session.ended:
+                    await session.timeout()
+                return
             message = await inbox.get(wait)
             if message is None and outputs.held is not None and not inbox.closed:
                 await outputs.flush()
                 continue
             if message is None:
                 if not inbox.closed:
+                    await outputs.flush()
                     await session.timeout()
                 return
             batch = [message]

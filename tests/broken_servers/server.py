@@ -103,6 +103,9 @@ def credential(headers: Headers, query: dict[str, list[str]]) -> str | None:
     return None
 
 
+CHALLENGE = 'Key realm="broken-servers"'  # RT-AUTH-014: the scheme of a 401
+
+
 def auth_refusal(given: str | None, config: Config) -> tuple[int, str] | None:
     """Status and reason refusing a request's credential (spec 03), or None to accept it."""
     if given is not None and not given.isascii() and "non-ascii-credential-crash" in config.faults:
@@ -157,6 +160,8 @@ async def serve_websocket(
             writer.write(b"\x8a\x05early")  # an unmasked PONG, ahead of the 101 (RT-SEC-042)
     response: Response
     response = protocol.reject(*refused) if refused is not None else protocol.accept(request)
+    if response.status_code == 401:
+        response.headers["WWW-Authenticate"] = CHALLENGE  # RT-AUTH-014
     protocol.send_response(response)
     for data in protocol.data_to_send():
         if data:
@@ -267,8 +272,11 @@ async def serve_http(
     }
     reason = reasons.get(status, "Error")
     writer.write(
-        f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
+        (
+            f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+            + (f"WWW-Authenticate: {CHALLENGE}\r\n" if status == 401 else "")
+            + f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+        ).encode()
         + payload
     )
     await writer.drain()

@@ -101,7 +101,8 @@ def test_junit_warning_is_a_passed_case_with_the_warning_in_system_out(
             assert case.find("skipped") is None
             assert case.find("failure") is None
             out = case.findtext("system-out") or ""
-            assert "conformance warning (SHOULD RT-CTRL-012" in out
+            # Other checks marked RT-CTRL-012 (the session vectors) may blame it beside others.
+            assert re.search(r"conformance warning \(SHOULD [^)]*RT-CTRL-012", out), out[:300]
             assert "spec/05-control-frames.md#rt-ctrl-012" in out
             assert "reproduce: pytest " in out
     assert warned, "no test case carries the warn verdict"
@@ -122,7 +123,10 @@ def test_html_report_is_one_self_contained_file_with_filters_and_traces(
     for name in ("level", "profile", "verdict"):
         assert f'data-filter="{name}"' in text
     row = re.search(
-        r'<tr data-level="SHOULD" data-profile="robust" data-verdict="warn">.*?</tr>', text, re.S
+        r'<tr data-level="SHOULD" data-profile="robust" data-verdict="warn">'
+        r'<td><a id="rt-ctrl-012"></a>.*?</tr>',
+        text,
+        re.S,
     )
     assert row is not None
     for part in ("RT-CTRL-012", "frame trace", "S-&gt;C", "reproduce"):

@@ -35,6 +35,7 @@ IMPORTS = {
 }
 SEED = ["seed_http", "seed_realtime", "seed_realtime_async", "seed_echo"]
 STREAMING = ["stream_bidi", "stream_countdown", "stream_json_codec"]
+RAW = ["raw_messages", "raw_json_async"]
 
 
 def moved_source(original: str) -> str:
@@ -69,7 +70,7 @@ def run_driver(python: Path, server: ServerProcess, scenarios: list[str]) -> dic
 @pytest.fixture(scope="module")
 def moved_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("moved_apps")
-    for name in ("seed_app", "streaming_app"):
+    for name in ("seed_app", "streaming_app", "raw_app"):
         (target / f"{name}.py").write_text(moved_source((APPS / f"{name}.py").read_text()))
     return target
 
@@ -95,6 +96,11 @@ def seed(fal_venv_python: Path, moved_dir: Path) -> tuple[dict[str, Any], dict[s
 @pytest.fixture(scope="module")
 def streaming(fal_venv_python: Path, moved_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return on_both(fal_venv_python, moved_dir, "streaming_app:StreamingApp", STREAMING)
+
+
+@pytest.fixture(scope="module")
+def raw(fal_venv_python: Path, moved_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    return on_both(fal_venv_python, moved_dir, "raw_app:RawApp", RAW)
 
 
 def test_moving_an_app_changes_only_its_import_lines() -> None:
@@ -142,3 +148,23 @@ def test_custom_codec_endpoint_speaks_json_with_fal_client_as_on_fal(
     on_fal, on_ref = streaming
     assert on_ref["stream_json_codec"]["outputs"] == [{"token": "SHOUT", "index": 5}]
     assert on_ref["stream_json_codec"] == on_fal["stream_json_codec"]
+
+
+def test_raw_app_on_starlettes_websocket_surface_moves_and_answers_as_on_fal(
+    raw: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    """receive() dicts, iter_json, headers, query_params, send_json (Starlette's surface)."""
+    on_fal, on_ref = raw
+    assert on_ref["raw_messages"]["text"] == {
+        "text": "hello",
+        "has_user_agent": True,
+        "missing_param": "none",
+    }
+    assert on_ref["raw_messages"]["binary"] == "030201"
+    replies = on_ref["raw_json_async"]["replies"]
+    assert replies == [
+        '{"got":{"b":1,"a":[2]},"keys":["a","b"]}',
+        '{"got":{"é":"ü"},"keys":["é"]}',  # UTF-8 as is, as Starlette writes it
+    ]
+    assert on_ref["raw_json_async"]["close"] == {"code": 1000}
+    assert on_ref == on_fal

@@ -20,6 +20,7 @@ from reference.client import (
     realtime,
     realtime_async,
     ws_connect,
+    ws_connect_async,
 )
 
 APP = "local/conformance-app"
@@ -127,6 +128,20 @@ def test_ws_connect_echoes_text_then_closes_1000(fal_runner: ServerProcess) -> N
         got = [conn.recv(timeout=RECV_TIMEOUT) for _ in range(4)]
         assert got == ["m-0", "m-1", "m-2", None]
         assert conn.close_code == 1000
+
+
+def test_ws_connect_async_echoes_text_and_binary(fal_runner: ServerProcess) -> None:
+    async def main() -> tuple[list[object], int | None, object]:
+        async with ws_connect_async(APP, path="/echo", base_url=fal_runner.url) as conn:
+            await conn.send("m")
+            got: list[object] = [await conn.recv(timeout=RECV_TIMEOUT) for _ in range(4)]
+            code = conn.close_code
+        async with ws_connect_async(f"{fal_runner.url}/echo") as conn:
+            await conn.send(b"\x00\xffbin")
+            echoed = await conn.recv(timeout=RECV_TIMEOUT)
+        return got, code, echoed
+
+    assert asyncio.run(main()) == (["m-0", "m-1", "m-2", None], 1000, b"\x00\xffbin")
 
 
 def test_ws_connect_echoes_binary(fal_runner: ServerProcess) -> None:

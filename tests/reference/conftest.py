@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 from refhelpers import Running
@@ -20,7 +21,7 @@ class ExtendedApp(ConformanceApp):
     @endpoint("/boom", is_websocket=True)
     async def boom(self, websocket: WebSocket) -> None:
         await websocket.accept()
-        await websocket.receive()
+        await websocket.receive_data()
         raise RuntimeError("raw handler failed")
 
     @endpoint("/chatty", is_websocket=True)
@@ -81,3 +82,15 @@ def server() -> Iterator[Running]:
 @pytest.fixture(scope="module")
 def keyed_server() -> Iterator[Running]:
     yield from _run(ConformanceApp(), "sekrit")
+
+
+@pytest.fixture
+def own_server() -> Iterator[Running]:
+    """A server of one test's own, for tests that stop it (stop() twice is harmless)."""
+    yield from _run(ConformanceApp(), None)
+
+
+@pytest.fixture(scope="module")
+def serve_app() -> Callable[[App, str | None], contextlib.AbstractContextManager[Running]]:
+    """`with serve_app(app, key) as running:` serves a test module's own app."""
+    return contextlib.contextmanager(_run)

@@ -15,6 +15,7 @@ from reference.client import (
     realtime,
     realtime_async,
     ws_connect,
+    ws_connect_async,
 )
 
 
@@ -97,6 +98,49 @@ def test_ws_connect_echo(server: Running) -> None:
         assert [conn.recv(DEADLINE) for _ in range(3)] == ["m-0", "m-1", "m-2"]
         assert conn.recv(DEADLINE) is None
         assert conn.close_code == 1000
+
+
+def test_ws_connect_async_echo(server: Running) -> None:
+    """The asyncio twin of `ws_connect`: text echo then close 1000; binary echoed as is."""
+
+    async def main() -> tuple[list[object], int | None, object]:
+        async with ws_connect_async("owner/app", base_url=server.url, path="/echo") as conn:
+            await conn.send("m")
+            texts: list[object] = [await conn.recv(DEADLINE) for _ in range(4)]
+            code = conn.close_code
+        async with ws_connect_async(server.url + "/echo") as conn:
+            await conn.send(b"\x00bin")
+            echoed = await conn.recv(DEADLINE)
+        return texts, code, echoed
+
+    assert asyncio.run(main()) == (["m-0", "m-1", "m-2", None], 1000, b"\x00bin")
+
+
+def test_ws_connect_async_explains_refusals(server: Running, keyed_server: Running) -> None:
+    async def open_(url: str, key: str | None = None) -> None:
+        async with ws_connect_async(url, key=key):
+            pass
+
+    with pytest.raises(RealtimeError) as info:
+        asyncio.run(open_(keyed_server.url + "/echo"))
+    assert info.value.code == "HTTP_401"
+    with pytest.raises(RealtimeError, match="check the path"):
+        asyncio.run(open_(server.url + "/nowhere"))
+    asyncio.run(open_(keyed_server.url + "/echo", key="sekrit"))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(ConnectionError, match="is the server running"):
+        asyncio.run(open_(f"ws://127.0.0.1:{port}/echo"))
+
+
+def test_ws_connect_async_recv_timeout_says_what_to_do(server: Running) -> None:
+    async def main() -> None:
+        async with ws_connect_async(server.url + "/echo") as conn:
+            await conn.recv(timeout=0.05)  # nothing sent: nothing comes
+
+    with pytest.raises(RecvTimeout, match="larger timeout"):
+        asyncio.run(main())
 
 
 def test_realtime_async_round_trip(server: Running) -> None:

@@ -10,6 +10,7 @@ import asyncio
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,7 +22,14 @@ from refhelpers import DEADLINE, Running
 from websockets.http11 import Request
 from websockets.sync.server import Server, ServerConnection, serve
 
-from reference.client import TokenError, realtime, realtime_async, ws_connect
+from reference.client import (
+    RecvTimeout,
+    TokenError,
+    realtime,
+    realtime_async,
+    ws_connect,
+    ws_connect_async,
+)
 from reference.client.tokens import app_alias
 
 KEY = "key-id:key-secret"
@@ -42,6 +50,7 @@ class TokenService:
     url: str = ""
     status: int = 200
     body: bytes = b'"tok-1"'
+    delay: float = 0.0  # seconds before answering (a slow token service)
     calls: list[TokenCall] = field(default_factory=list)
 
 
@@ -54,6 +63,7 @@ def tokens() -> Iterator[TokenService]:
             size = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(size)
             service.calls.append(TokenCall("POST", self.path, dict(self.headers), body))
+            time.sleep(service.delay)
             self.send_response(service.status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(service.body)))
@@ -231,6 +241,97 @@ def test_key_header_without_rest_url_or_with_use_jwt_false(
         assert hs.headers["Authorization"] == f"Key {KEY}"
         assert "fal_jwt_token" not in query(hs)
     assert query(raw) == {"fal_jwt_token": ["tok-1"]}
+
+
+def test_ws_connect_async_exchanges_in_a_thread_and_sends_max_buffering(
+    tokens: TokenService, ws_echo: Handshakes
+) -> None:
+    """As fal_client's ws_connect_async: token in the query, max_buffering too, no key header."""
+
+    async def main() -> Any:
+        async with ws_connect_async(
+            "owner/app",
+            path="/echo",
+            base_url=ws_echo.url,
+            key=KEY,
+            rest_url=tokens.url,
+            max_buffering=3,
+        ) as conn:
+            await conn.send(b"raw")
+            return await conn.recv(DEADLINE)
+
+    assert asyncio.run(main()) == b"raw"
+    with ws_connect("owner/app", path="/echo", base_url=ws_echo.url, token="t", max_buffering=4):
+        pass
+    [call, *_] = tokens.calls
+    assert json.loads(call.body)["allowed_apps"] == ["app"]
+    async_hs, sync_hs = ws_echo.requests
+    assert urlsplit(async_hs.path).path == "/owner/app/echo"
+    assert query(async_hs) == {"fal_jwt_token": ["tok-1"], "max_buffering": ["3"]}
+    assert "Authorization" not in async_hs.headers
+    assert query(sync_hs) == {"fal_jwt_token": ["t"], "max_buffering": ["4"]}
+
+
+def test_ws_connect_async_key_header_and_refused_token(
+    tokens: TokenService, ws_echo: Handshakes
+) -> None:
+    async def open_(**kwargs: Any) -> None:
+        async with ws_connect_async("owner/app", path="/echo", base_url=ws_echo.url, **kwargs):
+            pass
+
+    asyncio.run(open_(key=KEY))  # no rest_url: header mode
+    assert ws_echo.requests[0].headers["Authorization"] == f"Key {KEY}"
+    tokens.status = 401
+    with pytest.raises(TokenError, match="HTTP 401"):
+        asyncio.run(open_(key=KEY, rest_url=tokens.url))
+    assert len(ws_echo.requests) == 1  # nothing was sent with a missing token
+
+
+def test_lazy_reconnect_fetches_a_new_token(tokens: TokenService, keyed_server: Running) -> None:
+    """As @fal-ai/client: a close clears the token; the next connection asks for a new one."""
+    tokens.body = b'"sekrit"'
+    with realtime(
+        "owner/app",
+        path="/realtime/stream",
+        base_url=keyed_server.url,
+        key=KEY,
+        rest_url=tokens.url,
+        lazy=True,
+    ) as conn:
+        for prompt in ("a", "b"):
+            conn.send({"prompt": prompt, "count": 1})
+            assert conn.recv(timeout=DEADLINE) == {"output": f"{prompt}-0"}
+            assert conn.recv(timeout=DEADLINE) is None  # TIMEOUT, close 1000
+    assert [call.path for call in tokens.calls] == ["/tokens/", "/tokens/"]
+
+
+def test_lazy_async_recv_timeout_while_reopening_keeps_the_open(
+    tokens: TokenService, keyed_server: Running
+) -> None:
+    """A recv that times out during a slow reconnect must not cancel it (a bug once)."""
+    tokens.body = b'"sekrit"'
+
+    async def main() -> list[Any]:
+        async with realtime_async(
+            "owner/app",
+            path="/realtime/stream",
+            base_url=keyed_server.url,
+            key=KEY,
+            rest_url=tokens.url,
+            lazy=True,
+        ) as conn:
+            await conn.send({"prompt": "a", "count": 1})
+            got = [await conn.recv(timeout=DEADLINE), await conn.recv(timeout=DEADLINE)]
+            tokens.delay = 0.5
+            await conn.send({"prompt": "b", "count": 1})  # opens anew: a slow token call
+            try:
+                await conn.recv(timeout=0.05)
+            except RecvTimeout:
+                got.append("timed out")
+            got.append(await conn.recv(timeout=DEADLINE))
+            return got
+
+    assert asyncio.run(main()) == [{"output": "a-0"}, None, "timed out", {"output": "b-0"}]
 
 
 def test_explicit_token_skips_the_exchange(tokens: TokenService, ws_echo: Handshakes) -> None:

@@ -36,7 +36,7 @@ def limited() -> Iterator[Running]:
     def main() -> None:
         asyncio.set_event_loop(loop)
         holder.append(
-            loop.run_until_complete(serve(ConformanceApp(), "127.0.0.1", 0, None, LIMITS))
+            loop.run_until_complete(serve(ConformanceApp(), "127.0.0.1", 0, None, limits=LIMITS))
         )
         ready.set()
         loop.run_forever()

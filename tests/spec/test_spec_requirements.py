@@ -127,7 +127,7 @@ BROKEN_EDITS = [
     ),
     pytest.param(
         "06-lifecycle.md",
-        "There are no application-level pings;",
+        "There are no application-level\npings in 1.0;",
         "Servers **MUST NOT** send application-level pings;",
         "outside a requirement",
         id="bold-keyword-in-prose",

@@ -8,6 +8,7 @@ reject case fails for its stated reason.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -64,10 +65,22 @@ def decode_input(data: bytes, max_depth: int = 1024) -> object:
     return msgpack.unpackb(data, raw=False, strict_map_key=False, use_list=False)
 
 
+class _DuplicateKeys(dict[Any, Any]):
+    """A decoded map in which some key appeared twice (the last value kept, RT-CONV-014)."""
+
+
+def _pairs(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
+    mapping = dict(pairs)
+    return _DuplicateKeys(mapping) if len(mapping) < len(pairs) else mapping
+
+
 def json_view(value: object) -> object:
     """The JSON view of a decoded value (bin as {"$bytes": hex})."""
     if isinstance(value, bytes):
         return {"$bytes": value.hex()}
+    if isinstance(value, float) and not math.isfinite(value):
+        name = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+        return {"$float": name}
     if isinstance(value, dict):
         return {k: json_view(v) for k, v in value.items()}
     if isinstance(value, tuple):
@@ -111,7 +124,15 @@ def test_vector_file_cites_existing_requirements(path: Path) -> None:
 def test_every_reject_reason_is_covered() -> None:
     """The invalid msgpack vectors exercise every reason the vector schema allows."""
     reasons = {c.values[0]["reason"] for c in _cases("msgpack-input") if "reason" in c.values[0]}
-    assert reasons == {"malformed", "not-a-map", "non-str-key", "invalid-utf8", "ext", "too-deep"}
+    assert reasons == {
+        "malformed",
+        "not-a-map",
+        "non-str-key",
+        "invalid-utf8",
+        "ext",
+        "too-deep",
+        "duplicate-key",
+    }
 
 
 # --------------------------------------------------------------------------- msgpack vectors

@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="server processes sharing the port with SO_REUSEPORT, each serving every endpoint",
     )
+    from reference.server.limits import add_flags, from_args
+
+    add_flags(serve)  # one flag per limit of spec chapter 12 (RT-SEC-010..019)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from reference.server.serve import load_app, run
@@ -53,9 +56,16 @@ def main(argv: list[str] | None = None) -> int:
         from reference.server.workers import run_workers
 
         return run_workers(
-            app, args.host, args.port, args.key, args.workers, runner, args.heartbeat_interval
+            app,
+            args.host,
+            args.port,
+            args.key,
+            args.workers,
+            runner,
+            args.heartbeat_interval,
+            from_args(args),
         )
-    runner(run(app, args.host, args.port, args.key, args.heartbeat_interval))
+    runner(run(app, args.host, args.port, args.key, args.heartbeat_interval, from_args(args)))
     return 0
 
 

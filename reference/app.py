@@ -28,6 +28,7 @@ of that one endpoint (`message_codec()` hands the server the pair to use).
 from __future__ import annotations
 
 import collections.abc
+import functools
 import inspect
 import typing
 from collections.abc import Callable
@@ -36,7 +37,7 @@ from typing import Any, TypeVar
 
 import pydantic
 
-from reference.core.codec import Encoder, decode_input
+from reference.core.codec import MAX_OBJECTS, Encoder, decode_input
 from reference.core.session import InvalidInput, Mode, SessionConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -158,7 +159,7 @@ class MessageCodec:
     encode: Callable[[Any], bytes]
 
 
-def message_codec(handler: Any) -> MessageCodec:
+def message_codec(handler: Any, max_objects: int = MAX_OBJECTS) -> MessageCodec:
     """The codec of the endpoint `handler` (a method, bound or not) serves.
 
     The default is the spec's msgpack profile (`decode_input`, a fresh `Encoder` per
@@ -168,7 +169,9 @@ def message_codec(handler: Any) -> MessageCodec:
     decode = getattr(spec, "decode_message", None)
     encode = getattr(spec, "encode_message", None)
     return MessageCodec(
-        decode_input if decode is None else _app_decoder(decode),
+        functools.partial(decode_input, max_objects=max_objects)  # RT-SEC-012
+        if decode is None
+        else _app_decoder(decode),
         Encoder().encode if encode is None else _app_encoder(encode),
     )
 

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from reference import App, WebSocket, endpoint, realtime
+from reference.core.session import RequestedFailure
 from reference.webrtc.signaling import webrtc_session
 
 # RT-CONF-012: strict models refuse what pydantic's lax mode would coerce: a `fail` of "yes",
@@ -74,7 +75,7 @@ async def _answer(inp: Input) -> Output:
     if inp.delay_ms:
         await asyncio.sleep(inp.delay_ms / 1000)
     if inp.fail:
-        raise RuntimeError("requested failure")
+        raise RequestedFailure("requested failure")
     return Output(output=inp.prompt)
 
 
@@ -114,7 +115,7 @@ class ConformanceApp(App):
                 await websocket.send_bytes(message)
                 continue
             if message == "fail":
-                raise RuntimeError("requested failure")
+                raise RequestedFailure("requested failure")
             if message == "return":
                 return
             for i in range(3):
@@ -127,7 +128,7 @@ class ConformanceApp(App):
         for i in range(inp.count):
             yield Output(output=f"{inp.prompt}-{i}")
         if inp.fail:  # stream-handler-error: INTERNAL_ERROR then close 1000 (RT-STREAM-007)
-            raise RuntimeError("requested failure")
+            raise RequestedFailure("requested failure")
 
     @realtime("/realtime/bidi", session_timeout=1.0)
     async def bidi(self, inputs: AsyncIterator[Prompt]) -> AsyncIterator[Output]:

@@ -17,6 +17,11 @@ import msgpack
 #: 64, RT-CONV-007 lets a server refuse more, RT-CONV-008 requires refusing beyond 1024.
 MAX_DEPTH = 64
 
+#: Most msgpack objects (containers and elements, any depth) one decoded input may hold
+#: (RT-SEC-012): an empty map is 1 byte on the wire and ~70 bytes decoded, so 16 MiB of them
+#: was 1.24 GB and a 6 s stall. Counted while decoding, so a bomb stops at the limit.
+MAX_OBJECTS = 1024 * 1024
+
 # Scalars the profile allows. `bool` is a subclass of `int`, but `type(x) in ...` is exact.
 _SCALARS = frozenset({str, int, float, bool, type(None), bytes})
 
@@ -67,11 +72,40 @@ def _kind(value: Any) -> str:
     return "bin" if isinstance(value, bytes) else type(value).__name__
 
 
-def decode_input(data: bytes) -> dict[str, Any]:
+class _TooManyObjects(Exception):
+    """Raised from the unpacker's hooks to stop decoding at the object limit."""
+
+
+def _object_counter(limit: int) -> tuple[Any, Any]:
+    """`object_pairs_hook`/`list_hook` that count containers plus their elements (RT-SEC-012).
+
+    The C unpacker calls a hook once per container as it completes, so the count runs
+    inside the decode and raising stops it: the work and memory are bounded by `limit`.
+    The map hook also refuses a key given twice (RT-CONV-013), which a plain dict would hide.
+    """
+    left = [limit]
+
+    def count_list(container: list[Any]) -> list[Any]:
+        left[0] -= 1 + len(container)
+        if left[0] < 0:
+            raise _TooManyObjects
+        return container
+
+    def count_map(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
+        left[0] -= 1 + len(pairs)
+        if left[0] < 0:
+            raise _TooManyObjects
+        return _refuse_duplicate_keys(pairs)
+
+    return count_map, count_list
+
+
+def decode_input(data: bytes, max_objects: int = MAX_OBJECTS) -> dict[str, Any]:
     """Decode one input message and check it against the profile.
 
     Args:
         data: the payload of one binary WebSocket message.
+        max_objects: most containers plus elements the decoded value may hold (RT-SEC-012).
 
     Returns:
         The decoded top-level map.
@@ -79,16 +113,23 @@ def decode_input(data: bytes) -> dict[str, Any]:
     Raises:
         ProfileError: the payload is not exactly one msgpack map within the profile.
     """
+    pairs_hook, list_hook = _object_counter(max_objects)
     try:
         value = msgpack.unpackb(
             data,
             raw=False,
             strict_map_key=False,
             ext_hook=_refuse_ext,
-            object_pairs_hook=_refuse_duplicate_keys,
+            object_pairs_hook=pairs_hook,
+            list_hook=list_hook,
         )
     except ProfileError:
         raise
+    except _TooManyObjects:
+        raise ProfileError(
+            f"the input decodes to more than {max_objects} msgpack objects; "
+            "send large numeric data as bin"
+        ) from None
     except msgpack.ExtraData:  # RT-CONV-010, RT-MSG-010
         raise ProfileError(
             "trailing bytes after the msgpack object; send one map per message"

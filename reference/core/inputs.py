@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 #: Inputs waiting in one session before the server stops reading (RT-FLOW-021); reading
-#: resumes below half of it. A seam for a byte-based limit: count bytes here instead.
+#: resumes below half of it.
 MAX_PENDING = 256
+#: Bytes of queued inputs (their message sizes) before the server stops reading
+#: (RT-SEC-013): a count alone let 256 inputs of 8 MB hold 2 GB.
+MAX_QUEUED_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +35,15 @@ class InputQueue:
     """Pending inputs and rejections, in order, with latest-wins buffering and batching."""
 
     __slots__ = (
+        "_bytes",
         "_indexes",
         "_inputs",
         "_items",
+        "_sizes",
         "buffering",
         "held",
         "last_indexes",
+        "max_bytes",
         "max_pending",
     )
 
@@ -46,10 +52,14 @@ class InputQueue:
         buffering: int | None = None,
         max_pending: int = MAX_PENDING,
         track_indexes: bool = False,
+        max_bytes: int = MAX_QUEUED_BYTES,
     ) -> None:
         self.buffering = buffering
         self.max_pending = max_pending
+        self.max_bytes = max_bytes
         self._items: deque[Any] = deque()
+        self._sizes: deque[int] = deque()  # message bytes of each item (0 for a rejection)
+        self._bytes = 0
         # The input index of each item, aligned with `_items` (correlation only).
         self._indexes: deque[int] | None = deque() if track_indexes else None
         self.last_indexes: list[int] = []  # the indexes of the batch `take_batch` returned
@@ -59,12 +69,15 @@ class InputQueue:
     def __len__(self) -> int:
         return len(self._items)
 
-    def add_input(self, value: Any, index: int = 0) -> int | None:
-        """Queue an accepted input; drop the oldest if over `buffering` (RT-FLOW-003/004).
+    def add_input(self, value: Any, index: int = 0, size: int = 0) -> int | None:
+        """Queue an accepted input of `size` message bytes; drop the oldest if over
+        `buffering` (RT-FLOW-003/004).
 
         Returns the index of the input dropped, when indexes are tracked (RT-EXT-032).
         """
         self._items.append(value)
+        self._sizes.append(size)
+        self._bytes += size
         indexes = self._indexes
         if indexes is not None:
             indexes.append(index)
@@ -74,6 +87,8 @@ class InputQueue:
             for i, item in enumerate(self._items):
                 if type(item) is not Rejected:
                     del self._items[i]
+                    self._bytes -= self._sizes[i]
+                    del self._sizes[i]
                     if indexes is not None:
                         dropped = indexes[i]
                         del indexes[i]
@@ -85,6 +100,7 @@ class InputQueue:
     def add_rejection(self, reason: str, index: int | None = None) -> None:
         """Queue a rejection; it is never dropped by buffering."""
         self._items.append(Rejected(reason, index))
+        self._sizes.append(0)
         if self._indexes is not None:
             self._indexes.append(-1 if index is None else index)
         self._update_hold()
@@ -94,6 +110,7 @@ class InputQueue:
         items = self._items
         if items and type(items[0]) is Rejected:
             rejected: Rejected = items.popleft()
+            self._sizes.popleft()
             if self._indexes is not None:
                 self._indexes.popleft()
             self._update_hold()
@@ -110,6 +127,7 @@ class InputQueue:
                 if can_batch is not None and not can_batch(items[0], len(batch)):
                     break
             batch.append(items.popleft())
+            self._bytes -= self._sizes.popleft()
             self._inputs -= 1
         indexes = self._indexes
         if indexes is not None:
@@ -120,6 +138,8 @@ class InputQueue:
     def reject_inputs(self, reason: str) -> None:
         """Turn every queued input into a rejection with `reason` (RT-STREAM-002/003)."""
         self._items = deque(self._as_rejections(reason))
+        self._sizes = deque(0 for _ in self._items)
+        self._bytes = 0
         self._inputs = 0
 
     def take_all(self, reason: str) -> list[Rejected]:
@@ -140,6 +160,8 @@ class InputQueue:
     def clear(self) -> None:
         """Discard everything (the client left, RT-LIFE-025)."""
         self._items.clear()
+        self._sizes.clear()
+        self._bytes = 0
         if self._indexes is not None:
             self._indexes.clear()
         self._inputs = 0
@@ -147,7 +169,7 @@ class InputQueue:
 
     def _update_hold(self) -> None:
         pending = len(self._items)
-        if pending >= self.max_pending:
+        if pending >= self.max_pending or self._bytes >= self.max_bytes:
             self.held = True
-        elif pending < self.max_pending // 2:
+        elif pending < self.max_pending // 2 and self._bytes < self.max_bytes // 2:
             self.held = False

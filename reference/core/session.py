@@ -14,14 +14,17 @@ the session live in `SessionConfig.extensions`; with none, no byte differs from 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from typing import Any
 
 from reference.core import extensions as ext
 from reference.core.codec import Encoder, ProfileError, decode_input
+
+# Re-exported: the endpoint's rules and the limits are part of the session's public face.
+from reference.core.config import Limits as Limits
+from reference.core.config import SessionConfig as SessionConfig
 from reference.core.frames import TIMEOUT_REASON, CloseCode, ErrorCode, describe, error_frame
 from reference.core.heartbeat import Heartbeat
-from reference.core.inputs import MAX_PENDING, InputQueue
+from reference.core.inputs import InputQueue
 
 # Re-exported: the state table is part of the session's public face (spec 6.1).
 from reference.core.states import TRANSITIONS as TRANSITIONS
@@ -29,44 +32,6 @@ from reference.core.states import Event as Event
 from reference.core.states import Mode as Mode
 from reference.core.states import State as State
 from reference.core.websocket import CloseReceived, WebSocketEndpoint
-from reference.core.wsframes import MAX_MESSAGE
-
-
-@dataclass(frozen=True, slots=True)
-class SessionConfig:
-    """Per-endpoint rules (`@realtime(...)` arguments and the chosen mode)."""
-
-    mode: Mode = Mode.UNARY
-    buffering: int | None = None
-    max_batch_size: int = 1
-    session_timeout: float | None = None
-    #: What the handshake negotiated (spec 15); the default is a 1.0 session.
-    extensions: ext.Extensions = ext.OFF
-
-    def with_extensions(self, negotiated: ext.Extensions) -> SessionConfig:
-        """This endpoint's rules for a session that negotiated `negotiated` (RT-EXT-004)."""
-        return self if negotiated is ext.OFF else replace(self, extensions=negotiated)
-
-    def with_max_buffering(self, n: int | None) -> SessionConfig:
-        """Apply a client's `max_buffering` as min(app buffering, n) (RT-FLOW-005, RT-TRANS-021).
-
-        The parameter only tightens an app that declared `buffering`; an app with the
-        default unbounded FIFO keeps it, so no input of a pipelining client is dropped.
-        """
-        if n is None or self.buffering is None or n >= self.buffering:
-            return self
-        return replace(self, buffering=n)
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Resource limits of one session; the seam for configurable limits."""
-
-    max_message: int = MAX_MESSAGE  # RT-TRANS-042/044
-    max_pending: int = MAX_PENDING  # RT-FLOW-021
-    #: How long a finished server stream waits for inputs already in flight, so each gets
-    #: its INVALID_INPUT before the end (RT-STREAM-003) instead of vanishing.
-    stream_linger: float = 0.02
 
 
 class InvalidInput(ValueError):
@@ -75,6 +40,14 @@ class InvalidInput(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class RequestedFailure(RuntimeError):
+    """A handler failure the client asked for (the conformance app's `fail: true`).
+
+    Reported to the client as INTERNAL_ERROR like any failure; the server logs it as one
+    line, not a traceback, since nothing on the server is broken.
+    """
 
 
 Validator = Callable[[dict[str, Any]], Any]
@@ -106,10 +79,13 @@ class Session:
         self._validate = validate
         self._encode = encode_output or Encoder().encode
         self._decode = decode_input  # the msgpack profile, or the app's decode_message
-        self._ws = WebSocketEndpoint(self.limits.max_message)
+        limits = self.limits
+        self._ws = WebSocketEndpoint(limits.max_message, limits.max_fragments)
         self.ext = config.extensions
         self._correlate = self.ext.correlation  # RT-EXT-030/031/032
-        self._queue = InputQueue(config.buffering, self.limits.max_pending, self._correlate)
+        self._queue = InputQueue(
+            config.buffering, limits.max_pending, self._correlate, limits.max_queued_bytes
+        )
         self._last_input = 0.0
         self._stream_taken = False  # server-streaming: the one input is taken
         self._linger_until: float | None = None
@@ -184,7 +160,8 @@ class Session:
         except Exception:  # a validator bug must not end the session
             self._queue.add_rejection("the input failed validation", index)
             return
-        dropped = self._queue.add_input(value, index or 0)  # an index only with correlation
+        # An index only with correlation; the size bounds the queue in bytes (RT-SEC-013).
+        dropped = self._queue.add_input(value, index or 0, len(data))
         if dropped is not None:
             self._send_text(ext.dropped_frame([dropped]))  # RT-EXT-032
 

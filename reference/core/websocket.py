@@ -32,6 +32,10 @@ _VALID_CLOSE_CODES = frozenset(
 )
 _NO_STATUS = 1005
 
+#: Most frames one fragmented message may take (RT-SEC-011): empty continuation frames do not
+#: count toward the size limit, and 12 M of them took 1 GB and 54 s to reassemble.
+MAX_FRAGMENTS = 4096
+
 
 @dataclass(frozen=True, slots=True)
 class CloseReceived:
@@ -47,19 +51,23 @@ class WebSocketEndpoint:
     """Messages in and bytes out for one upgraded server connection."""
 
     __slots__ = (
+        "_fragment_size",
         "_fragment_text",
         "_fragments",
         "_out",
         "_parser",
         "close_sent",
         "eof_sent",
+        "max_fragments",
         "pongs",
     )
 
-    def __init__(self, max_size: int = MAX_MESSAGE) -> None:
+    def __init__(self, max_size: int = MAX_MESSAGE, max_fragments: int = MAX_FRAGMENTS) -> None:
         self._parser = FrameParser(max_size)
+        self.max_fragments = max_fragments
         self._out: list[bytes] = []
         self._fragments: list[bytes] | None = None
+        self._fragment_size = 0  # running total: the size check is O(1) per fragment
         self._fragment_text = False
         self.close_sent = False  # no data frame may follow
         self.eof_sent = False  # our side is done; later input is discarded
@@ -76,10 +84,11 @@ class WebSocketEndpoint:
         try:
             for opcode, fin, payload in frames:
                 if opcode == BINARY and fin and self._fragments is None:
-                    received.append(payload)  # the common case, first
+                    if not self.close_sent:  # after our close, data is discarded (RFC 5.5.1)
+                        received.append(payload)  # the common case, first
                     continue
                 item = self._frame(opcode, fin, payload)
-                if item is not None:
+                if item is not None and (type(item) is CloseReceived or not self.close_sent):
                     received.append(item)
                 if self._ended():
                     return received
@@ -99,6 +108,7 @@ class WebSocketEndpoint:
             if fin:
                 return _decoded(payload, opcode == TEXT)
             self._fragments = [payload]
+            self._fragment_size = len(payload)
             self._fragment_text = opcode == TEXT
             return None
         if opcode == CONT:
@@ -118,7 +128,12 @@ class WebSocketEndpoint:
         if fragments is None:
             raise FrameError(CloseCode.PROTOCOL_ERROR, "unexpected continuation frame")
         fragments.append(payload)
-        size = sum(map(len, fragments))
+        if len(fragments) > self.max_fragments:  # RT-SEC-011
+            raise FrameError(
+                CloseCode.TOO_BIG, f"message of more than {self.max_fragments} fragments"
+            )
+        self._fragment_size += len(payload)
+        size = self._fragment_size
         if size > self._parser.max_size:
             raise FrameError(
                 CloseCode.TOO_BIG,

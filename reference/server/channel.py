@@ -10,6 +10,7 @@ from typing import Protocol
 
 HOLD_WRITES = 1  # the transport's write buffer is over its high-water mark
 HOLD_QUEUE = 2  # a session has too many inputs waiting (RT-FLOW-021)
+HOLD_FAIR = 4  # this peer's last bytes cost a long slice of the loop (RT-SEC-001)
 
 
 class Channel(Protocol):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from typing import cast
 
@@ -19,20 +20,26 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request as WsRequest
 from websockets.server import ServerProtocol
 
-from reference.app import message_codec, to_output
-from reference.core.extensions import negotiate
-from reference.core.wsframes import MAX_MESSAGE
-from reference.server.channel import HOLD_WRITES, Driver
-from reference.server.http import Request, Route, parse_max_buffering, response
+from reference.server.channel import HOLD_FAIR, HOLD_WRITES, Driver
+from reference.server.drivers import make_driver
+from reference.server.http import Request, Route, response
 from reference.server.httpapp import handle_http
-from reference.server.raw import RawDriver
-from reference.server.realtime import RealtimeDriver
+from reference.server.limits import ServerLimits
 from reference.server.state import ServerState
 
 log = logging.getLogger("reference.server")
 
+#: Handling one read costing more loop time than this (seconds) makes the connection wait.
+FAIR_SLICE = 0.005
+#: ...for this many times what it cost, so one peer gets at most 1/(1+FAIR_FACTOR) of the loop.
+FAIR_FACTOR = 3.0
+
 #: How long our side waits for the peer's close frame (or TCP end) before dropping TCP.
 CLOSE_TIMEOUT = 5.0
+
+
+class _Detached:
+    """A callback-less target for the parser of a closed connection (finding 3 of issue 12)."""
 
 
 class Connection(asyncio.Protocol):
@@ -40,11 +47,18 @@ class Connection(asyncio.Protocol):
 
     def __init__(self, server: ServerState) -> None:
         self.server = server
+        self.limits: ServerLimits = server.limits
         self.transport: asyncio.Transport | None = None
+        # The parser holds bound methods of `self`: a cycle, broken in `connection_lost` so
+        # a closed connection (and a partial 16 MiB frame) is freed at once, not by the GC.
         self.parser = httptools.HttpRequestParser(self)
         self.driver: Driver | None = None
         self._request: Request | None = None
         self._body: list[bytes] = []
+        self._body_size = 0  # running total: the 413 check is O(1) per chunk (RT-SEC-016)
+        self._head_size = 0  # request line + headers so far (RT-SEC-014/015)
+        self._timer: asyncio.TimerHandle | None = None  # handshake or idle timeout
+        self._upgrade_waiting: bytearray | None = None  # an upgrade behind HTTP responses
         self._pending: deque[Request] = deque()
         self._http_busy = False
         self._paused = False
@@ -57,13 +71,40 @@ class Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses; they behave as one.
         self.transport = cast(asyncio.Transport, transport)
-        self.server.connections.add(self)
+        server = self.server
+        server.connections.add(self)
+        if len(server.connections) > server.max_connections:  # RT-SEC-019, RT-SEC-008
+            self.refuse(response(503, {"detail": "too many connections"}, keep_alive=False))
+            return
+        self._arm(self.limits.handshake_timeout)  # RT-SEC-017
+
+    def _arm(self, delay: float) -> None:
+        """(Re)start the one pre-session timer: handshake (RT-SEC-017) or idle (RT-SEC-018)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = asyncio.get_running_loop().call_later(delay, self._timed_out)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        if self.driver is None and self.transport is not None and not self._http_busy:
+            self._closed = True
+            self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
         self.server.connections.discard(self)
+        self._disarm()
+        self.parser = httptools.HttpRequestParser(_Detached())  # break the cycle (finding 3)
+        self._body = []
+        self._upgrade_waiting = None
         if self._close_timer is not None:
             self._close_timer.cancel()
+            self._close_timer = None
         if self._drain is not None and not self._drain.done():
             self._drain.set_result(None)
         driver, self.driver = self.driver, None
@@ -83,15 +124,41 @@ class Connection(asyncio.Protocol):
             self._drain.set_result(None)
 
     def data_received(self, data: bytes) -> None:
+        started = time.perf_counter()
+        self._data_received(data)
+        cost = time.perf_counter() - started
+        if cost > FAIR_SLICE:
+            self._yield_loop(cost)
+
+    def _yield_loop(self, cost: float) -> None:
+        """Stop reading this peer for FAIR_FACTOR x the loop time its bytes just took.
+
+        One connection's input (16 MiB of empty maps: 0.2 s to decode up to the object
+        limit) then gets at most 1 / (1 + FAIR_FACTOR) of the event loop, so the other
+        sessions keep their latency (RT-SEC-001) whatever one client sends.
+        """
+        if self._closed or self.transport is None:
+            return
+        self.hold_reading(HOLD_FAIR)
+        loop = asyncio.get_running_loop()
+        loop.call_later(cost * FAIR_FACTOR, self.release_reading, HOLD_FAIR)
+
+    def _data_received(self, data: bytes) -> None:
         if self.driver is not None:
             self.driver.data_received(data)
+            return
+        if self._upgrade_waiting is not None:  # bytes after an upgrade not yet done
+            self._upgrade_waiting += data
+            return
+        if self._closed:
             return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
-            self._upgrade(data[exc.args[0] :])
+            self._upgrade_when_answered(data[exc.args[0] :])
         except httptools.HttpParserError:
-            self.refuse(response(400, {"detail": "malformed HTTP request"}, keep_alive=False))
+            if not self._closed:
+                self.refuse(response(400, {"detail": "malformed HTTP request"}, keep_alive=False))
 
     def eof_received(self) -> bool | None:
         if self.driver is not None:
@@ -111,6 +178,11 @@ class Connection(asyncio.Protocol):
         transport = self.transport
         if transport is None:
             return
+        if transport.is_closing() and not self._closed:
+            # The peer is gone (reset) but connection_lost has not run yet: stop writing, or
+            # asyncio logs one warning per output (RT-LIFE-025); one INFO line per session.
+            self._closed = True
+            log.info("client left; dropping the rest of the session's output")
         for chunk in chunks:
             if self._closed:
                 return
@@ -156,30 +228,71 @@ class Connection(asyncio.Protocol):
             self.transport.close()
             self._closed = True
 
+    def _refuse_status(self, status: int, detail: str) -> None:
+        self.refuse(response(status, {"detail": detail}, keep_alive=False))
+
     # -- httptools callbacks ------------------------------------------------------------
     def on_message_begin(self) -> None:
         self._request = Request("", "")
         self._body = []
+        self._body_size = 0
+        self._head_size = 0
+        if not self._http_busy:
+            self._arm(self.limits.handshake_timeout)  # a new head must come whole in time
 
     def on_url(self, url: bytes) -> None:
-        assert self._request is not None
-        self._request.target += url.decode("latin-1")
+        request = self._request
+        if request is None or self._closed:
+            return
+        request.target += url.decode("latin-1")
+        self._head_size += len(url)
+        if len(request.target) > self.limits.max_target_bytes:  # RT-SEC-015
+            self._refuse_status(414, "request target too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        assert self._request is not None
-        self._request.headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        request = self._request
+        if request is None or self._closed:
+            return
+        request.headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        self._head_size += len(name) + len(value) + 4
+        if self._head_size > self.limits.max_head_bytes:  # RT-SEC-014
+            self._refuse_status(431, "request header fields too large")
+
+    def on_headers_complete(self) -> None:
+        """The head is in: refuse a body too large or a credential missing before reading it."""
+        request = self._request
+        if request is None or self._closed or self.parser.should_upgrade():
+            return
+        if not self._http_busy:
+            self._disarm()
+        length = request.header("content-length")
+        too_big = length is not None and length.strip().isdigit()
+        if too_big and int(str(length)) > self.limits.max_body_bytes:  # RT-SEC-016: at once
+            self._refuse_status(413, "request body too large")
+            return
+        method = self.parser.get_method().decode("latin-1")
+        route = self.server.router.resolve(request.path, websocket=False)
+        if route is not None and method == "POST":
+            refused = self.server.auth.check(request)  # RT-SEC-001: auth before any body
+            if refused is not None:
+                self._refuse_status(refused, "credentials required or not accepted")
 
     def on_body(self, body: bytes) -> None:
+        if self._closed:
+            return
         self._body.append(body)
-        if sum(map(len, self._body)) > MAX_MESSAGE:
-            self.refuse(response(413, {"detail": "request body over 16 MiB"}, keep_alive=False))
+        self._body_size += len(body)
+        if self._body_size > self.limits.max_body_bytes:  # RT-SEC-016
+            self._body = []
+            self._refuse_status(413, "request body too large")
 
     def on_message_complete(self) -> None:
         request = self._request
-        if request is None or self.parser.should_upgrade():
+        if request is None or self._closed or self.parser.should_upgrade():
             return  # the upgrade is handled when the parser stops with HttpParserUpgrade
         request.method = self.parser.get_method().decode("latin-1")
         request.body = b"".join(self._body)
+        request.keep_alive = self.parser.should_keep_alive()
         self._pending.append(request)
         if not self._http_busy:
             self._http_busy = True
@@ -191,19 +304,42 @@ class Connection(asyncio.Protocol):
         try:
             while self._pending and not self._closed:
                 request = self._pending.popleft()
-                keep_alive = self.parser.should_keep_alive()
+                keep_alive = request.keep_alive
                 data = await handle_http(self.server, request, keep_alive)
                 if self.transport is not None and not self._closed:
                     self.transport.write(data)
                     if not keep_alive:
+                        self._closed = True
                         self.transport.close()
         finally:
             self._http_busy = False
+        if self._closed:
+            return
+        waiting, self._upgrade_waiting = self._upgrade_waiting, None
+        if waiting is not None:
+            self._upgrade(bytes(waiting))  # pipelined: the 101 after earlier responses
+        elif self.driver is None:
+            self._arm(self.limits.idle_timeout)  # RT-SEC-018: keep-alive, no session
 
     # -- upgrade ------------------------------------------------------------------------
+    def _upgrade_when_answered(self, rest: bytes) -> None:
+        """Upgrade now, or once the HTTP responses before it are written (in order)."""
+        if self._http_busy or self._pending:
+            self._upgrade_waiting = bytearray(rest)
+            return
+        self._upgrade(rest)
+
     def _upgrade(self, rest: bytes) -> None:
         request = self._request
-        if request is None:
+        if request is None or self._closed:
+            return
+        self._disarm()
+        parser = self.parser
+        if parser.get_method() != b"GET":  # RFC 6455 4.1: an upgrade is a GET
+            self._refuse_status(405, "a WebSocket upgrade must be a GET request")
+            return
+        if parser.get_http_version() != "1.1":  # RFC 6455 4.1: HTTP/1.1 at least
+            self._refuse_status(505, "a WebSocket upgrade needs HTTP/1.1")
             return
         request.method = "GET"
         server = self.server
@@ -219,7 +355,7 @@ class Connection(asyncio.Protocol):
                 response(status, {"detail": f"Path {request.path} not found"}, keep_alive=False)
             )
             return
-        reply = ServerProtocol(max_size=MAX_MESSAGE).accept(
+        reply = ServerProtocol(max_size=self.limits.max_message).accept(
             WsRequest(request.target, Headers(request.headers))
         )
         if reply.status_code != 101:
@@ -231,29 +367,7 @@ class Connection(asyncio.Protocol):
 
     def _driver(self, route: Route, request: Request, reply: bytes) -> Driver:
         """The session driver for `route`; a realtime session opens with the 101 written."""
-        if route.kind != "realtime":
-            return RawDriver(self, route.handler, route.path, request, reply)
-        assert route.config is not None
-        query = request.query
-        config = route.config.with_max_buffering(parse_max_buffering(query))
-        # Spec 15.1: `rt_ext` opts in; without it the session is byte for byte 1.0's.
-        config = config.with_extensions(negotiate(query, self.server.heartbeat_interval))
-        # The one codec call site: fal's encode_message/decode_message, or the msgpack profile.
-        codec = message_codec(route.handler)
-        encode = codec.encode
-        driver = RealtimeDriver(
-            self,
-            config,
-            handler=route.handler,
-            is_async=route.is_async,
-            validate=route.validate,
-            encode_output=lambda value: encode(to_output(value)),
-            decode_input=codec.decode,
-            path=route.path,
-        )
-        self.write([reply])
-        driver.start()
-        return driver
+        return make_driver(self, self.limits, route, request, reply, self.server.heartbeat_interval)
 
     def abort(self) -> None:
         if self.transport is not None and not self.transport.is_closing():

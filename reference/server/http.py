@@ -11,8 +11,6 @@ the core's (`reference/core/websocket.py`).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import http
 import json
 import time
@@ -21,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from reference.core.session import SessionConfig
+from reference.tokens import TokenCheck, TokenSigner, key_matches
 
 
 @dataclass(slots=True)
@@ -31,6 +30,7 @@ class Request:
     target: str
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    keep_alive: bool = True  # read from the parser when the request completes
 
     @property
     def path(self) -> str:
@@ -85,46 +85,46 @@ class Auth:
 
     Accepted: `Authorization: Key <key>`, `Authorization: Bearer <token>`, or the query
     parameter `fal_jwt_token=<token>`, where a token is one issued by `POST /tokens/` (or the
-    key itself). No credential -> 401; a credential that is not accepted -> 403.
+    key itself). No credential -> 401; a credential that is not accepted -> 403. Keys are
+    compared as bytes in constant time, so a non-ASCII credential is just a wrong one
+    (RT-SEC-031/032); tokens are signed with a random per-process secret, carry their own
+    expiry and `allowed_apps` (RT-SEC-007, RT-SEC-033: `reference/tokens.py`).
     """
 
-    def __init__(self, key: str | None) -> None:
+    def __init__(self, key: str | None, secret: bytes | None = None) -> None:
         self.key = key
-        self._secret = hashlib.sha256(f"reference-token:{key}".encode()).digest()
+        self._signer = TokenSigner(secret)
 
     @property
     def required(self) -> bool:
         return self.key is not None
 
-    def issue(self, lifetime: float = 120.0) -> str:
-        """A token valid for `lifetime` seconds: `<expiry>.<hmac>`."""
-        expiry = str(int(time.time() + lifetime))
-        mac = hmac.new(self._secret, expiry.encode(), hashlib.sha256).hexdigest()
-        return f"{expiry}.{mac}"
+    def issue(self, allowed_apps: list[str] | None = None, expiration: object = None) -> str:
+        """A token for `allowed_apps` (None: any app) living `token_expiration` seconds."""
+        return self._signer.mint(allowed_apps, expiration, time.time())
 
-    def _token_ok(self, token: str) -> bool:
-        if self.key is not None and hmac.compare_digest(token, self.key):
+    def _token_ok(self, token: str, app: str | None) -> bool:
+        if self.key is not None and key_matches(token, self.key):
             return True
-        expiry, _, mac = token.partition(".")
-        want = hmac.new(self._secret, expiry.encode(), hashlib.sha256).hexdigest()
-        return expiry.isdigit() and hmac.compare_digest(mac, want) and int(expiry) > time.time()
+        return self._signer.verify(token, app, time.time()) is TokenCheck.VALID
 
     def check(self, request: Request) -> int | None:
         """None when allowed; otherwise the HTTP status to refuse with (401 or 403)."""
         if self.key is None:
             return None
+        app = app_alias(request.path)
         token = request.query.get("fal_jwt_token")
         if token is not None:
-            return None if self._token_ok(token) else 403
+            return None if self._token_ok(token, app) else 403
         header = request.header("authorization")
         if header is None:
             return 401
         scheme, _, cred = header.strip().partition(" ")
         cred = cred.strip()
         if scheme.lower() == "key":
-            return None if hmac.compare_digest(cred, self.key) else 403
+            return None if key_matches(cred, self.key) else 403
         if scheme.lower() == "bearer":
-            return None if self._token_ok(cred) else 403
+            return None if self._token_ok(cred, app) else 403
         return 403
 
     def check_key(self, request: Request) -> int | None:
@@ -135,7 +135,20 @@ class Auth:
         if header is None:
             return 401
         scheme, _, cred = header.strip().partition(" ")
-        return None if scheme.lower() == "key" and cred.strip() == self.key else 403
+        # Constant time on bytes (RT-SEC-032), never `==` on str.
+        return None if scheme.lower() == "key" and key_matches(cred.strip(), self.key) else 403
+
+
+def app_alias(path: str) -> str | None:
+    """The app a gateway path `/{owner}/{app}/...` names, or None for an unaliased path.
+
+    An unaliased path is this server's own app, so a token's `allowed_apps` is not checked
+    there (the reference serves one app; RT-SEC-007 scopes tokens between apps).
+    """
+    parts = path.split("/")
+    if len(parts) >= 4 and parts[1] and parts[2]:
+        return parts[2]
+    return None
 
 
 # -- routes ------------------------------------------------------------------------------

@@ -24,6 +24,24 @@ from reference.server.state import ServerState
 log = logging.getLogger("reference.server")
 
 
+def token_request(body: bytes) -> tuple[list[str] | None, object]:
+    """`allowed_apps` and `token_expiration` of a `POST /tokens/` body (RT-SEC-007).
+
+    A body that is not a JSON object, or fields of the wrong type, fall back to an unscoped
+    token of the default lifetime (fal's clients always send both fields).
+    """
+    try:
+        value: Any = json.loads(body) if body else {}
+    except ValueError:
+        value = {}
+    if not isinstance(value, dict):
+        return None, None
+    apps = value.get("allowed_apps")
+    if not isinstance(apps, list) or not all(isinstance(a, str) for a in apps):
+        apps = None
+    return apps, value.get("token_expiration")
+
+
 async def handle_http(server: ServerState, request: Request, keep_alive: bool) -> bytes:
     """Answer one HTTP request; never raises."""
     path = request.path
@@ -36,7 +54,8 @@ async def handle_http(server: ServerState, request: Request, keep_alive: bool) -
             return response(
                 refused, {"detail": "Authorization: Key <key> required"}, keep_alive=keep_alive
             )
-        return response(201, server.auth.issue(), keep_alive=keep_alive)
+        apps, lifetime = token_request(request.body)
+        return response(201, server.auth.issue(apps, lifetime), keep_alive=keep_alive)
     route = server.router.resolve(path, websocket=False)
     if route is None:
         if server.router.resolve(path, websocket=True) is not None:

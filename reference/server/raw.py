@@ -22,9 +22,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from typing import Any
 
 from reference.core.frames import CloseCode
+from reference.core.inputs import MAX_QUEUED_BYTES
+from reference.core.session import RequestedFailure
 from reference.core.websocket import CloseReceived, WebSocketEndpoint
-from reference.server.channel import Channel
+from reference.core.wsframes import MAX_MESSAGE
+from reference.server.channel import HOLD_QUEUE, Channel
 from reference.server.http import Request, response
+from reference.server.limits import ServerLimits
 
 log = logging.getLogger("reference.server")
 #: RFC 6455 7.1.5: the connection closed without a close frame (uvicorn reports it to Starlette).
@@ -59,9 +63,18 @@ class Headers(Mapping[str, str]):
 class WebSocket:
     """The connection a raw endpoint handler talks to (Starlette's `WebSocket` surface)."""
 
-    def __init__(self, channel: Channel, request: Request, reply: bytes) -> None:
+    def __init__(
+        self,
+        channel: Channel,
+        request: Request,
+        reply: bytes,
+        max_inbox: int = MAX_QUEUED_BYTES,
+        max_message: int = MAX_MESSAGE,
+    ) -> None:
         self._channel = channel
-        self._endpoint = WebSocketEndpoint()
+        self._endpoint = WebSocketEndpoint(max_message)
+        self._max_inbox = max_inbox  # RT-SEC-013: unread bytes before reading stops
+        self._inbox_bytes = 0
         self._reply = reply
         self.path = request.path
         self.query_params = request.query
@@ -85,6 +98,7 @@ class WebSocket:
         if not self.accepted and not self._channel.closed:
             self.accepted = True
             self._channel.write([self._reply])
+            self.flush()  # pongs for pings sent with the upgrade go after the 101 (RFC 6455 4.2.2)
 
     async def receive(self) -> dict[str, Any]:
         """The next message as Starlette gives it (ASGI): `{"type": "websocket.receive",
@@ -114,7 +128,11 @@ class WebSocket:
                 await self._waiter
             finally:
                 self._waiter = None
-        return self._inbox.popleft()
+        message = self._inbox.popleft()
+        self._inbox_bytes -= len(message)
+        if self._inbox_bytes < self._max_inbox // 2:
+            self._channel.release_reading(HOLD_QUEUE)
+        return message
 
     async def receive_text(self) -> str:
         message = await self.receive_data()
@@ -217,7 +235,9 @@ class WebSocket:
 
     # -- bytes in and out ---------------------------------------------------------------
     def flush(self) -> None:
-        """The one output path: write what the endpoint produced."""
+        """The one output path: write what the endpoint produced (nothing before the 101)."""
+        if not self.accepted:
+            return
         chunks = self._endpoint.data_to_send()
         if chunks:
             self._channel.write(chunks)
@@ -236,6 +256,9 @@ class WebSocket:
                 self.gone()
             else:
                 self._inbox.append(item)
+                self._inbox_bytes += len(item)
+        if self._inbox_bytes >= self._max_inbox:  # a handler not reading: TCP backpressure
+            self._channel.hold_reading(HOLD_QUEUE)
         if self._endpoint.close_sent:
             self.closed = True
         self.flush()
@@ -261,11 +284,15 @@ class RawDriver:
         path: str,
         request: Request,
         reply: bytes,
+        limits: ServerLimits | None = None,
     ) -> None:
         self.channel = channel
         self.handler = handler
         self.path = path
-        self.websocket = WebSocket(channel, request, reply)
+        limits = limits or ServerLimits()
+        self.websocket = WebSocket(
+            channel, request, reply, limits.max_queued_bytes, limits.max_message
+        )
         self.task = asyncio.get_running_loop().create_task(self._run())
 
     def data_received(self, data: bytes) -> None:
@@ -292,10 +319,13 @@ class RawDriver:
             await self.handler(ws)
         except (WebSocketDisconnect, asyncio.CancelledError):
             return  # the client left: not a server error
-        except Exception:
+        except Exception as exc:
             if self.channel.closed:
                 return
-            log.exception("raw WebSocket handler failed on %s", self.path)
+            if isinstance(exc, RequestedFailure):
+                log.info("raw WebSocket handler failed on %s as requested: %s", self.path, exc)
+            else:
+                log.exception("raw WebSocket handler failed on %s", self.path)
             if not ws.accepted:
                 self.channel.refuse(response(500, {"detail": "handler failed"}, keep_alive=False))
             else:  # RT-RAW-004/005: a close frame 1011, not a dropped TCP

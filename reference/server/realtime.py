@@ -25,7 +25,15 @@ import types
 from collections.abc import AsyncIterator, Callable, Coroutine, Generator
 from typing import Any
 
-from reference.core.session import Mode, Session, SessionConfig, State, Validator
+from reference.core.session import (
+    Limits,
+    Mode,
+    RequestedFailure,
+    Session,
+    SessionConfig,
+    State,
+    Validator,
+)
 from reference.server.channel import HOLD_QUEUE, Channel
 
 log = logging.getLogger("reference.server")
@@ -45,13 +53,16 @@ class RealtimeDriver:
         encode_output: Callable[[Any], bytes],
         decode_input: Callable[[bytes], Any],
         path: str,
+        limits: Limits | None = None,
     ) -> None:
         self.channel = channel
         self.handler = handler
         self.is_async = is_async
         self.path = path
         self.loop = asyncio.get_running_loop()
-        self.session = Session(config, validate, encode_output, decode_input=decode_input)
+        self.session = Session(
+            config, validate, encode_output, limits=limits, decode_input=decode_input
+        )
         self._waiter: asyncio.Future[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self.task: asyncio.Task[None] | None = None
@@ -193,7 +204,7 @@ class RealtimeDriver:
         except asyncio.CancelledError:
             return  # the client left or the server is stopping
         except Exception as exc:  # RT-STREAM-007: a streaming handler failed: report, close 1000
-            log.exception("realtime handler failed on %s", self.path)
+            _log_failure(self.path, exc)
             self.session.handler_failed(exc)
         self._flush()
 
@@ -248,7 +259,7 @@ class RealtimeDriver:
 
     def _unary_failed(self, exc: Exception) -> None:
         """RT-CTRL-015/016: this input fails with INTERNAL_ERROR; the session goes on."""
-        log.error("realtime handler failed on %s", self.path, exc_info=exc)
+        _log_failure(self.path, exc)
         self.session.handler_failed(exc)
 
     def _serve_inline(self, task: asyncio.Task[None]) -> None:
@@ -335,3 +346,11 @@ def _resume(coro: Coroutine[Any, Any, Any], yielded: Any) -> Generator[Any, Any,
                 yielded = coro.send(sent)
         except StopIteration as done:
             return done.value
+
+
+def _log_failure(path: str, exc: BaseException) -> None:
+    """A failure the client asked for is one INFO line; any other an ERROR with traceback."""
+    if isinstance(exc, RequestedFailure):
+        log.info("realtime handler failed on %s as requested: %s", path, exc)
+    else:
+        log.error("realtime handler failed on %s", path, exc_info=exc)

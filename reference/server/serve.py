@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import importlib
 import inspect
+import logging
 import resource
 import signal
 import sys
@@ -23,9 +24,52 @@ from reference.core.extensions import HEARTBEAT_INTERVAL
 from reference.core.wsframes import use_unmask
 from reference.server.connection import Connection
 from reference.server.http import Auth, Route, Router
+from reference.server.limits import ServerLimits
 from reference.server.state import ServerState
 
 SHUTDOWN_GRACE = 2.0
+#: File descriptors kept free under the fd limit for the listener, logs, executor threads
+#: and the accept() of a connection that is then refused with 503 (RT-SEC-019).
+FD_RESERVE = 32
+#: At most one "out of file descriptors" log line per this many seconds (issue 12, finding 5).
+RESOURCE_LOG_INTERVAL = 10.0
+
+log = logging.getLogger("reference.server")
+
+
+def connection_cap(limits: ServerLimits) -> int:
+    """Connections allowed: the flag, or the fd limit minus a reserve."""
+    if limits.max_connections > 0:
+        return limits.max_connections
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 1 << 20
+    return max(1, soft - FD_RESERVE)
+
+
+def quiet_accept_errors(loop: asyncio.AbstractEventLoop) -> None:
+    """Log asyncio's accept() resource errors once per interval, not per attempt.
+
+    At the fd limit CPython's accept loop reports EMFILE up to `backlog` times per wake-up
+    (100 MB of tracebacks in 20 s); it already backs off 1 s between tries.
+    """
+    last = [-RESOURCE_LOG_INTERVAL]
+    previous = loop.get_exception_handler()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if "out of system resource" not in str(context.get("message", "")):
+            if previous is not None:
+                previous(loop, context)
+            else:
+                loop.default_exception_handler(context)
+            return
+        now = loop.time()
+        if now - last[0] >= RESOURCE_LOG_INTERVAL:
+            last[0] = now
+            log.warning("accept() failed: %s; refusing connections", context.get("exception"))
+
+    loop.set_exception_handler(handler)
+
 
 try:  # websockets' C unmasking (its optional speedups module), else the core's pure one
     from websockets.speedups import apply_mask as _c_apply_mask
@@ -92,6 +136,7 @@ async def serve(
     port: int = 8765,
     key: str | None = None,
     heartbeat_interval: float = HEARTBEAT_INTERVAL,
+    limits: ServerLimits | None = None,
     *,
     reuse_port: bool = False,
 ) -> Server:
@@ -102,8 +147,16 @@ async def serve(
     kernel spreads connections over them (`workers.py`).
     """
     app.setup()
-    state = ServerState(Router(build_routes(app)), Auth(key), heartbeat_interval=heartbeat_interval)
+    limits = limits or ServerLimits()
+    state = ServerState(
+        Router(build_routes(app)),
+        Auth(key),
+        limits=limits,
+        max_connections=connection_cap(limits),
+        heartbeat_interval=heartbeat_interval,
+    )
     loop = asyncio.get_running_loop()
+    quiet_accept_errors(loop)
     server = await loop.create_server(
         lambda: Connection(state), host, port, backlog=1024, reuse_port=reuse_port or None
     )
@@ -147,13 +200,14 @@ async def run(
     port: int,
     key: str | None,
     heartbeat_interval: float = HEARTBEAT_INTERVAL,
+    limits: ServerLimits | None = None,
     *,
     reuse_port: bool = False,
     ready: Callable[[int], None] | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM; when ready, print the URL line (or call `ready(port)`)."""
     raise_file_limit()
-    server = await serve(app, host, port, key, heartbeat_interval, reuse_port=reuse_port)
+    server = await serve(app, host, port, key, heartbeat_interval, limits, reuse_port=reuse_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

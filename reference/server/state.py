@@ -7,6 +7,7 @@ from typing import Protocol
 
 from reference.core.extensions import HEARTBEAT_INTERVAL
 from reference.server.http import Auth, Router
+from reference.server.limits import ServerLimits
 
 
 class Stoppable(Protocol):
@@ -27,5 +28,9 @@ class ServerState:
     auth: Auth
     connections: set[Stoppable] = field(default_factory=set)
     stopping: bool = False
+    limits: ServerLimits = field(default_factory=ServerLimits)
+    #: Open connections allowed; more get 503 (RT-SEC-019). `serve` derives it from the fd
+    #: limit when `limits.max_connections` is 0, so accept() never meets EMFILE.
+    max_connections: int = 1 << 30
     #: Seconds between heartbeats on sessions that enable the extension (spec 15.5).
     heartbeat_interval: float = HEARTBEAT_INTERVAL

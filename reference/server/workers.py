@@ -22,6 +22,7 @@ from typing import Any
 
 from reference.app import App
 from reference.core.extensions import HEARTBEAT_INTERVAL
+from reference.server.limits import ServerLimits
 from reference.server.serve import run
 
 #: Runs a coroutine to completion on a fresh loop: `asyncio.run` or `uvloop.run`.
@@ -46,6 +47,7 @@ def _worker(
     ready_fd: int,
     runner: LoopRunner,
     heartbeat_interval: float,
+    limits: ServerLimits | None,
 ) -> int:
     """One worker process: serve until told to stop; tell the parent when listening."""
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS | {signal.SIGCHLD})
@@ -62,6 +64,7 @@ def _worker(
                 port,
                 key,
                 heartbeat_interval,
+                limits,
                 reuse_port=True,
                 ready=ready,
             )
@@ -80,6 +83,7 @@ def run_workers(
     workers: int,
     runner: LoopRunner,
     heartbeat_interval: float = HEARTBEAT_INTERVAL,
+    limits: ServerLimits | None = None,
 ) -> int:
     """Fork `workers` servers on one port; return the exit code for the CLI."""
     reservation = reserve_port(host, port)
@@ -93,7 +97,7 @@ def run_workers(
         if pid == 0:
             os.close(read_fd)
             reservation.close()
-            os._exit(_worker(app, host, port, key, write_fd, runner, heartbeat_interval))
+            os._exit(_worker(app, host, port, key, write_fd, runner, heartbeat_interval, limits))
         pids.append(pid)
     os.close(write_fd)
     with os.fdopen(read_fd, "rb") as pipe:

@@ -54,10 +54,14 @@ FAULTS: dict[str, str] = {
     "buffering-fifo": "/realtime/latest keeps every pending input (no latest-wins)",
     "error-for-dropped-input": "/realtime/latest answers an input it drops with an error frame",
     "batch-per-input": "/realtime/batch answers each input of a batch separately",
+    "object-bomb-accepted": "an input of millions of empty maps is decoded and served",
 }
 
 #: Inputs waiting for the handler before the session stops reading from the client.
 PENDING = 16
+
+#: Largest msgpack array or map accepted in an input: the object bound of RT-SEC-012.
+MAX_OBJECTS = 1_048_576
 
 #: Maximum nesting depth accepted in an input (spec: a server MAY refuse deeper than 64).
 MAX_DEPTH = 64
@@ -125,6 +129,8 @@ def decode_input(message: str | bytes, faults: frozenset[str]) -> dict[str, Any]
             "unicode_errors": unicode_errors,
             "object_pairs_hook": _unique_keys,  # RT-CONV-013
         }
+        if "object-bomb-accepted" not in faults:  # RT-SEC-012, bounded while decoding
+            options.update(max_array_len=MAX_OBJECTS, max_map_len=MAX_OBJECTS)
         try:
             if "accept-trailing-bytes" in faults:
                 unpacker = msgpack.Unpacker(**options)

@@ -102,18 +102,20 @@ FAULTS = (
     fault("refuse-unknown-query", must="RT-TRANS-020 RT-EXT-005"),  # rt_ext is unknown to it
     fault("refuse-max-buffering", must="RT-TRANS-021 RT-TRANS-023"),
     fault("deflate-breaks-session", must="RT-TRANS-030"),
-    fault("no-1009-accept", must="RT-TRANS-044 RT-TRANS-047"),  # no limit: none when inflated
-    fault("no-1009-drop", must="RT-TRANS-044", should="RT-TRANS-047"),
+    fault("no-1009-accept", must="RT-TRANS-044 RT-TRANS-047 RT-SEC-010"),  # none when inflated
+    fault("no-1009-drop", must="RT-TRANS-044 RT-SEC-010", should="RT-TRANS-047"),
     fault(
         "small-size-limit",
         must="RT-TRANS-042",
         should="RT-TRANS-043",
     ),
     # 03-authentication (and the same rules on raw and HTTP endpoints).
-    fault("auth-not-enforced", must="RT-AUTH-010 RT-RAW-001 RT-CONF-020", auth=True),
+    fault("auth-not-enforced", must="RT-AUTH-010 RT-RAW-001 RT-CONF-020 RT-SEC-031", auth=True),
     fault("auth-wrong-status", should="RT-AUTH-011", auth=True),
     fault("echo-auth-not-enforced", must="RT-RAW-001 RT-CONF-020", auth=True),
-    fault("http-auth-not-enforced", must="RT-HTTP-006 RT-CONF-020", auth=True),
+    fault(
+        "http-auth-not-enforced", must="RT-HTTP-006 RT-CONF-020 RT-SEC-030 RT-SEC-031", auth=True
+    ),
     # 04-messages: inputs, outputs, ordering.
     fault("accept-non-map", must="RT-CTRL-010 RT-MSG-010"),  # the non-map input vectors
     fault("accept-text-input", must="RT-MSG-011"),
@@ -207,4 +209,15 @@ FAULTS = (
     fault("webrtc-ignore-candidates", must="RT-RTC-010", should="RT-RTC-012", features=WEBRTC),
     fault("webrtc-media-unchanged", must="RT-CONF-030", features=WEBRTC),
     fault("webrtc-peer-outlives-session", must="RT-RTC-015", features=WEBRTC),
+    # 12-security: limits, credentials and HTTP parsing.
+    fault("many-fragments-served", should="RT-SEC-011"),
+    fault("object-bomb-accepted", should="RT-SEC-012"),
+    fault("no-431", should="RT-SEC-014"),
+    fault("no-414", should="RT-SEC-015"),
+    fault("no-413", should="RT-SEC-016"),
+    fault("no-handshake-timeout", should="RT-SEC-017"),
+    fault("auth-after-body", must="RT-SEC-030", auth=True),
+    fault("non-ascii-credential-crash", must="RT-SEC-031", auth=True),
+    fault("upgrade-any-method", should="RT-SEC-041"),
+    fault("frames-before-101", must="RT-SEC-042"),
 )

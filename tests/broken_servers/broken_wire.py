@@ -26,6 +26,9 @@ WRITE_STALL_S = 5.0
 #: Complete messages read ahead of the app; when full, the socket is not read (RT-FLOW-021).
 READ_AHEAD = 4
 
+#: Frames of one fragmented message before the connection is closed 1009 (RT-SEC-011).
+MAX_FRAGMENTS = 4096
+
 #: Every open connection of this process (fault `deep-nesting-kills-sessions` drops them all).
 OPEN_CONNECTIONS: set[WsConnection] = set()
 
@@ -60,6 +63,7 @@ class WsConnection:
         *,
         drop_tcp_above: int | None = None,
         drop_tcp_on_close: bool = False,
+        max_fragments: int | None = MAX_FRAGMENTS,
     ) -> None:
         """Wrap a protocol whose handshake has been answered with 101.
 
@@ -71,6 +75,8 @@ class WsConnection:
                 beyond this many bytes; a fault switch, None when the protocol enforces limits.
             drop_tcp_on_close: answer a client's close frame by dropping the TCP connection
                 (fault `no-close-reply`).
+            max_fragments: frames one message may have (None: no bound, fault
+                `many-fragments-served`).
         """
         self._protocol = protocol
         self._reader = reader
@@ -82,6 +88,8 @@ class WsConnection:
         self._eof = False
         self._discarding = False  # set once the server closes: later inputs are not read
         self._fragments: list[bytes] = []
+        self._fragment_size = 0
+        self._max_fragments = max_fragments
         self._fragment_opcode: Opcode | None = None
         self.closed = asyncio.Event()
         OPEN_CONNECTIONS.add(self)
@@ -134,11 +142,17 @@ class WsConnection:
         if frame.opcode in (Opcode.TEXT, Opcode.BINARY):
             self._fragment_opcode = frame.opcode
             self._fragments = [bytes(frame.data)]
+            self._fragment_size = len(frame.data)
         elif frame.opcode is Opcode.CONT:
             self._fragments.append(bytes(frame.data))
+            self._fragment_size += len(frame.data)  # a running total: no re-summing (RT-SEC-020)
         else:
             return  # control frames: the protocol answers pings and closes itself
-        size = sum(len(part) for part in self._fragments)
+        if self._max_fragments is not None and len(self._fragments) > self._max_fragments:
+            self._fragments = []
+            self._protocol.fail(1009, "too many fragments")  # RT-SEC-011
+            return
+        size = self._fragment_size
         if self._drop_tcp_above is not None and size > self._drop_tcp_above:
             self.abort()
             return

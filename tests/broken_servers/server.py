@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from broken_app import FAULTS as APP_FAULTS
 from broken_app import InvalidInput, validate
 from broken_endpoints import ENDPOINTS
+from broken_http import MAX_HEAD, DropConnection, RefuseHead, parse_head, read_head, write_status
 from broken_webrtc import FAULTS as WEBRTC_FAULTS
-from broken_wire import FaultyProtocol, WsConnection
+from broken_wire import MAX_FRAGMENTS, FaultyProtocol, WsConnection
 from websockets.datastructures import Headers
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 from websockets.http11 import Request, Response
@@ -52,11 +53,18 @@ SERVER_FAULTS: dict[str, str] = {
     "health-broken": "GET /health answers 503",
     "http-failure-200": "HTTP POST / answers a handler failure with 200 and an error body",
     "http-unknown-path-200": "HTTP requests for unknown paths get 200",
+    "many-fragments-served": "a message of any number of fragments is reassembled and served",
+    "no-431": "an oversized request head is answered 400 instead of 431",
+    "no-414": "an oversized request target is answered 431 instead of 414",
+    "no-413": "an oversized Content-Length is not refused: the server waits for the body",
+    "no-handshake-timeout": "a request head that never completes is kept open forever",
+    "auth-after-body": "POST / reads the whole body before it checks the credential",
+    "non-ascii-credential-crash": "a non-ASCII credential drops TCP with no HTTP response",
+    "upgrade-any-method": "POST and HTTP/1.0 upgrade requests are upgraded",
+    "frames-before-101": "frames sent with the upgrade request are answered before the 101",
 }
 
 ALL_FAULTS: dict[str, str] = {**APP_FAULTS, **SERVER_FAULTS, **WEBRTC_FAULTS}
-
-MAX_HEAD = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,8 @@ CHALLENGE = 'Key realm="broken-servers"'  # RT-AUTH-014: the scheme of a 401
 
 def auth_refusal(given: str | None, config: Config) -> tuple[int, str] | None:
     """Status and reason refusing a request's credential (spec 03), or None to accept it."""
+    if given is not None and not given.isascii() and "non-ascii-credential-crash" in config.faults:
+        raise DropConnection  # as a comparison routine that raises on non-ASCII would
     if given is None:
         return (403 if "auth-wrong-status" in config.faults else 401), "credentials required"
     if given != config.key:
@@ -142,6 +152,12 @@ async def serve_websocket(
     request = protocol.events_received()[0]
     assert isinstance(request, Request)
     refused = refusal(request, config)
+    early = b""
+    if "frames-before-101" in faults:  # look for frames sent with the request, answer them now
+        with contextlib.suppress(TimeoutError):
+            early = await asyncio.wait_for(reader.read(65536), 0.2)
+        if early:
+            writer.write(b"\x8a\x05early")  # an unmasked PONG, ahead of the 101 (RT-SEC-042)
     response: Response
     response = protocol.reject(*refused) if refused is not None else protocol.accept(request)
     if response.status_code == 401:
@@ -154,6 +170,8 @@ async def serve_websocket(
     if response.status_code != 101:
         writer.close()
         return
+    if early:
+        protocol.receive_data(early)
     path = route(urllib.parse.urlsplit(request.path).path, config)
     assert path is not None
     drop_above = MAX_MESSAGE if "no-1009-drop" in faults else None
@@ -163,6 +181,7 @@ async def serve_websocket(
         writer,
         drop_tcp_above=drop_above,
         drop_tcp_on_close="no-close-reply" in faults,
+        max_fragments=None if "many-fragments-served" in faults else MAX_FRAGMENTS,
     )
     deflate = "permessage-deflate" in response.headers.get("Sec-WebSocket-Extensions", "")
     try:
@@ -220,6 +239,21 @@ async def serve_http(
     config: Config,
 ) -> None:
     length = int(headers.get("Content-Length", "0") or "0")
+    url = urllib.parse.urlsplit(path)
+    faults = config.faults
+    if length > MAX_MESSAGE and "no-413" not in faults:
+        await write_status(writer, 413, "Content Too Large")  # before any of it (RT-SEC-016)
+        return
+    if (
+        config.key is not None
+        and method == "POST"
+        and url.path == "/"
+        and not {"auth-after-body", "http-auth-not-enforced"} & faults
+    ):  # refused from the head alone, the body never read (RT-SEC-030)
+        refused = auth_refusal(credential(headers, urllib.parse.parse_qs(url.query)), config)
+        if refused is not None:
+            await write_status(writer, refused[0], refused[1])
+            return
     body = await reader.readexactly(length) if length else b""
     if method == "POST":
         with contextlib.suppress(ValueError, InvalidInput):
@@ -252,29 +286,34 @@ async def serve_http(
 # The listener ---------------------------------------------------------------------------------
 
 
-def parse_head(head: bytes) -> tuple[str, str, Headers]:
-    """Method, target and headers of an HTTP/1.1 request head."""
-    lines = head.decode("latin-1").split("\r\n")
-    method, target, _ = lines[0].split(" ", 2)
-    headers = Headers()
-    for line in lines[1:]:
-        if line:
-            name, _, value = line.partition(":")
-            headers[name.strip()] = value.strip()
-    return method, target, headers
-
-
 async def handle(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, config: Config
 ) -> None:
     try:
-        head = await reader.readuntil(b"\r\n\r\n")
-        method, target, headers = parse_head(head)
+        head = await read_head(reader, config.faults)
+        method, target, version, headers = parse_head(head)
         if "websocket" in headers.get("Upgrade", "").lower():
+            if (method, version) != ("GET", "HTTP/1.1"):  # RT-SEC-041
+                if "upgrade-any-method" not in config.faults:
+                    status = 405 if method != "GET" else 505
+                    await write_status(writer, status, "upgrade needs GET over HTTP/1.1")
+                    return
+                head = head.replace(f"{method} ".encode(), b"GET ", 1)
+                head = head.replace(f" {version}\r\n".encode(), b" HTTP/1.1\r\n", 1)
             await serve_websocket(head, reader, writer, config)
         else:
             await serve_http(method, target, headers, reader, writer, config)
-    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, ConnectionError):
+    except RefuseHead as refused:
+        await write_status(writer, refused.status, "request head too large")
+    except DropConnection:
+        writer.transport.abort()
+    except (
+        asyncio.IncompleteReadError,
+        asyncio.LimitOverrunError,
+        TimeoutError,
+        ValueError,
+        ConnectionError,
+    ):
         writer.close()
     except asyncio.CancelledError:  # the server is stopping: end quietly, no traceback
         writer.transport.abort()

@@ -126,6 +126,35 @@ def _plain(text: str) -> str:
     return _LINK.sub(r"\1", text).replace("**", "")
 
 
+def _requirement(
+    stem: str, req_id: str, sentence: str, meta: re.Match[str], where: str, problems: list[str]
+) -> Requirement:
+    """One requirement from its quoted sentence and meta line, linting level and profile."""
+    applies, level, profile, since = meta.groups()
+    parties = tuple(p.strip() for p in applies.split(","))
+    sides = tuple(dict.fromkeys(PARTY_SIDES[p] for p in parties))
+    keywords = _BOLD_KEYWORD.findall(sentence)
+    if not keywords:
+        problems.append(f"{where}: {req_id} has no bold BCP 14 key word")
+    elif {_KEYWORD_LEVEL[k] for k in keywords} != {level}:
+        problems.append(f"{where}: {req_id} key words {keywords} do not match 'Level: {level}'")
+    if level == "MUST" and profile != "core":
+        problems.append(f"{where}: {req_id}: every MUST is profile core")
+    if profile == "robust" and level != "SHOULD":
+        problems.append(f"{where}: {req_id}: profile robust is for SHOULDs only")
+    return Requirement(
+        id=req_id,
+        level=level,
+        applies_to=sides,
+        profile=profile,
+        text=_plain(sentence),
+        anchor=f"spec/{stem}.md#{req_id.lower()}",
+        chapter=stem,
+        parties=parties,
+        since=since or FIRST_VERSION,
+    )
+
+
 def _parse_chapter(stem: str, text: str, problems: list[str]) -> list[Requirement]:
     """Parse one chapter, appending every grammar or lint problem found to ``problems``."""
     area = AREAS.get(stem)
@@ -171,34 +200,7 @@ def _parse_chapter(stem: str, text: str, problems: list[str]) -> list[Requiremen
                 "after its block quote"
             )
         if quote and meta is not None:
-            sentence = " ".join(quote)
-            applies, level, profile, since = meta.groups()
-            parties = tuple(p.strip() for p in applies.split(","))
-            sides = tuple(dict.fromkeys(PARTY_SIDES[p] for p in parties))
-            keywords = _BOLD_KEYWORD.findall(sentence)
-            if not keywords:
-                problems.append(f"{where}: {req_id} has no bold BCP 14 key word")
-            elif {_KEYWORD_LEVEL[k] for k in keywords} != {level}:
-                problems.append(
-                    f"{where}: {req_id} key words {keywords} do not match 'Level: {level}'"
-                )
-            if level == "MUST" and profile != "core":
-                problems.append(f"{where}: {req_id}: every MUST is profile core")
-            if profile == "robust" and level != "SHOULD":
-                problems.append(f"{where}: {req_id}: profile robust is for SHOULDs only")
-            reqs.append(
-                Requirement(
-                    id=req_id,
-                    level=level,
-                    applies_to=sides,
-                    profile=profile,
-                    text=_plain(sentence),
-                    anchor=f"spec/{stem}.md#{req_id.lower()}",
-                    chapter=stem,
-                    parties=parties,
-                    since=since or FIRST_VERSION,
-                )
-            )
+            reqs.append(_requirement(stem, req_id, " ".join(quote), meta, where, problems))
         i = j + 1 if meta is not None else j
     if stem != _BOILERPLATE_CHAPTER:
         in_fence = False

@@ -46,7 +46,7 @@ def test_inspector_flags_a_client_text_frame(tmp_path: Path, reference_url: str)
         raw_session(url, [client_frame(1, b'{"prompt": "hi"}')])
         text = log.wait_for("x-fal-error")
     assert flags(text)[:1] == ["RT-MSG-002"]
-    assert "A client MUST NOT send text messages on a realtime endpoint." in text
+    assert "A client MUST NOT send text messages on a realtime endpoint, other than" in text
     assert "'error': 'INVALID_INPUT'" in text
 
 

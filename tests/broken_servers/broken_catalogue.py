@@ -125,6 +125,8 @@ FAULTS = (
     fault(
         "reorder-outputs",
         should="RT-MSG-030 RT-MSG-031 RT-FLOW-007 RT-FLOW-011",
+        gap="a held-back output makes the timed session vector session-sequences.json[7] "
+        "(test_vectors.py) blame RT-LIFE-001/004 (to refine in the suite)",
     ),
     # 05-control-frames: error frames and what follows them.
     fault("msgpack-errors", must="RT-CTRL-002"),

@@ -61,11 +61,6 @@ def fault(name: str, must: str = "", should: str = "", **kwargs: Any) -> Fault:
 
 
 #: The correct server: it passes every requirement, with and without the auth feature.
-GAP_V11_IDLE_END = (
-    "a 1.1 idle-timer check (test_idle_timer.py, test_edges_v11.py or a session vector) also "
-    "blames RT-LIFE-001 when this fault mangles or delays the final frame; the blame should "
-    "stay on the chapter 05 rule (to refine in the suite)"
-)
 # What a server that closes after a rejected input also misses since 1.1: the session vectors of
 # a robust rejection (RT-CTRL-011/012/013/019) and the streaming rejections (RT-STREAM-009/010).
 CLOSES_AFTER_BAD_INPUT = (
@@ -130,13 +125,13 @@ FAULTS = (
     fault(
         "reorder-outputs",
         should="RT-MSG-030 RT-MSG-031 RT-FLOW-007 RT-FLOW-011",
-        gap="held-back outputs make the 1.1 spaced-input check (RT-LIFE-004) miss its window and "
-        "blame RT-LIFE-001/004 (to refine in the suite)",
+        gap="a held-back output makes the timed session vector session-sequences.json[7] "
+        "(test_vectors.py) blame RT-LIFE-001/004 (to refine in the suite)",
     ),
     # 05-control-frames: error frames and what follows them.
-    fault("msgpack-errors", must="RT-CTRL-002", gap=GAP_V11_IDLE_END),
-    fault("error-no-reason", must="RT-CTRL-005", gap=GAP_V11_IDLE_END),
-    fault("control-wrong-type", must="RT-CTRL-004", gap=GAP_V11_IDLE_END),
+    fault("msgpack-errors", must="RT-CTRL-002"),
+    fault("error-no-reason", must="RT-CTRL-005"),
+    fault("control-wrong-type", must="RT-CTRL-004"),
     fault(
         "swallow-errors",
         must="RT-CTRL-010",

@@ -35,6 +35,7 @@ class Case:
     recv_timeout: float = 5.0
     input_wait: float = 5.0
     expected_outputs: list[Any] = field(default_factory=list)
+    extensions: tuple[str, ...] | None = None  # RT_EXTENSIONS: the tokens to ask for (spec 15)
 
 
 def prompts(*words: str) -> list[dict[str, Any]]:

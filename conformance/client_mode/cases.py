@@ -12,6 +12,7 @@ import json
 
 from conformance.client_mode import scripts as s
 from conformance.client_mode.case_model import KEY, SPECIAL_TOKEN, TOKEN, Case, outputs, prompts
+from conformance.client_mode.ext_cases import ext_case_list
 from conformance.client_mode.scripts import (
     BURST,
     DEEP_OUTPUT_HEX,
@@ -347,6 +348,9 @@ CASES: dict[str, Case] = {case.name: case for case in _case_list()}
 
 # The cases built from the spec's vectors (spec 1.1; `vector_cases`).
 CASES.update((case.name, case) for case in vector_case_list())
+
+# The extension-channel cases (spec 1.1 chapter 15; `ext_cases`).
+CASES.update((case.name, case) for case in ext_case_list())
 
 
 def get_case(name: str) -> Case:

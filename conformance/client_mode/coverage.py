@@ -38,12 +38,6 @@ NOT_TESTABLE: dict[str, str] = {
     "as one of an input or of the session",
     "RT-LIFE-027": "the scripted server answers every close frame at once; no case holds one back",
     "RT-TRANS-048": "a client's own inbound limit is not declared to the suite",
-    # The 1.1 extension channel (spec 15): the adapter contract has no way yet to make a client
-    # opt in; the checks come with the reference implementation of the channel.
-    **{
-        f"RT-EXT-{n}": "the adapter contract cannot yet ask a client to opt in to extensions"
-        for n in ("001", "006", "007", "008", "010", "021", "033", "042")
-    },
 }
 
 

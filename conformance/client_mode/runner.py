@@ -2,7 +2,8 @@
 
 The adapter is COMMAND, run through the shell with these environment variables:
 RT_SERVER_URL, RT_CASE, RT_APP_ID, RT_INPUTS, RT_PATH, RT_RECV_TIMEOUT, and when the case
-gives credentials RT_TOKEN / RT_KEY (plus RT_REST_URL, the fake token endpoint, with RT_KEY).
+gives credentials RT_TOKEN / RT_KEY (plus RT_REST_URL, the fake token endpoint, with RT_KEY);
+RT_EXTENSIONS on the extension cases (spec 13.3, 15).
 It prints one JSON object per line per event and exits 0 when the session ended.
 """
 
@@ -41,6 +42,8 @@ def case_env(case: Case, server_url: str, rest_url: str | None) -> dict[str, str
         env["RT_KEY"] = case.key
     if rest_url is not None:
         env["RT_REST_URL"] = rest_url
+    if case.extensions is not None:
+        env["RT_EXTENSIONS"] = ",".join(case.extensions)  # only extension cases opt in (15.1)
     return env
 
 

@@ -46,6 +46,16 @@ CATALOGUE: dict[str, set[str]] = {
     "sloppy_wire": {"RT-CONV-005", "RT-CONV-010", "RT-MSG-024", "RT-TRANS-014"},
     "sloppy_session": {"RT-AUTH-013", "RT-CTRL-041", "RT-LIFE-031"},
     "sloppy_auth": {"RT-AUTH-004", "RT-CONF-046", "RT-AUTH-020", "RT-AUTH-023", "RT-AUTH-024"},
+    "sloppy_extensions": {
+        "RT-EXT-001",
+        "RT-EXT-006",
+        "RT-EXT-007",
+        "RT-EXT-008",
+        "RT-EXT-010",
+        "RT-EXT-021",
+        "RT-EXT-033",
+        "RT-EXT-042",
+    },
 }
 
 

@@ -355,6 +355,9 @@ async function burst(options, count, gapMs, settleMs) {
     c.send({ prompt: `p${i}` });
     await sleep(gapMs);
   }
+  // The latest send is released a throttle interval later; on a loaded machine that may be
+  // after any fixed pause, so wait (bounded) for its answer, then settle to see nothing more.
+  await until(() => prompts().includes(`p${count - 1}`));
   await sleep(settleMs);
   c.close();
   await sleep(100);

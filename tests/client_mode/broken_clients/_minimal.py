@@ -31,6 +31,21 @@ def from_json(value: Any) -> Any:
     return value
 
 
+def outside_profile(value: Any, top: bool = True) -> str:
+    """Why a decoded output is outside the msgpack profile ("" when it is inside)."""
+    if top and not isinstance(value, dict):
+        return f"the output is a {type(value).__name__}, not a map"
+    if isinstance(value, msgpack.ExtType | msgpack.Timestamp):
+        return "the output holds an ext value"
+    if isinstance(value, dict):
+        if any(not isinstance(k, str) for k in value):
+            return "the output has a map key that is not a str"
+        return next((p for p in (outside_profile(v, False) for v in value.values()) if p), "")
+    if isinstance(value, list):
+        return next((p for p in (outside_profile(v, False) for v in value) if p), "")
+    return ""
+
+
 def to_json(value: Any) -> Any:
     """Replace bytes by ``{"$bytes": hex}`` (adapter contract)."""
     if isinstance(value, bytes):
@@ -84,12 +99,14 @@ class MinimalClient:
         owner, _, alias = self.app_id.partition("-")
         if "/" not in self.app_id and owner.isdigit() and alias:
             return f"{owner}/{alias}"
+        if "/" not in self.app_id:  # RT-TRANS-015: refused before connecting
+            raise ValueError(f"app id {self.app_id!r} is not owner/alias")
         return self.app_id
 
     def endpoint_path(self) -> str:
         """RT_PATH; when empty, /realtime unless the app id already ends with it."""
-        if self.path:
-            return self.path
+        if self.path:  # RT-TRANS-016: exactly one leading slash
+            return "/" + self.path.lstrip("/")
         return "" if self.app_id.rstrip("/").endswith("/realtime") else "/realtime"
 
     def url(self, token: str | None) -> str:
@@ -128,9 +145,12 @@ class MinimalClient:
     def on_binary(self, data: bytes) -> Event | None:
         """A binary frame: one msgpack output."""
         try:
-            value = msgpack.unpackb(data, raw=False)
+            value = msgpack.unpackb(data, raw=False, strict_map_key=False)
         except Exception as exc:  # any decoding failure: the message is malformed
-            return {"event": "error", "code": "MALFORMED_OUTPUT", "reason": str(exc)}
+            return {"event": "error", "code": "DECODE_ERROR", "reason": str(exc)}
+        problem = outside_profile(value)
+        if problem:  # RT-CONV-016, RT-CTRL-026: not delivered, reported as DECODE_ERROR
+            return {"event": "error", "code": "DECODE_ERROR", "reason": problem}
         return {"event": "output", "data": to_json(value)}
 
     def closed_event(self, ws: WebSocket) -> Event:

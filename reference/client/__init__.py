@@ -259,19 +259,16 @@ def ws_connect(
 
     Arguments as `realtime` (fal_client's `ws_connect` takes `max_buffering` too).
     """
-    token, key = _credentials(target, token, key, rest_url, use_jwt)
-    url = build_url(
+    creds = (token, key, rest_url, use_jwt)
+    ws = _open_sync(
         target,
+        creds,
         default_path="",
         path=path,
         base_url=base_url,
-        token=token,
         max_buffering=max_buffering,
+        open_timeout=open_timeout,
     )
-    try:
-        ws = sync_connect(**_connect_args(url, key, open_timeout))
-    except Exception as exc:
-        raise connect_error(url, exc) from exc
     with ws:
         yield RawConnection(ws)
 
@@ -294,19 +291,16 @@ async def ws_connect_async(
     fal_client 1.0.3's `ws_connect_async` is the same call on its `AsyncClient`; the token
     exchange runs in a worker thread, as in `realtime_async`.
     """
-    token, key = await _credentials_async(target, token, key, rest_url, use_jwt)
-    url = build_url(
+    creds = (token, key, rest_url, use_jwt)
+    ws = await _open_async(
         target,
+        creds,
         default_path="",
         path=path,
         base_url=base_url,
-        token=token,
         max_buffering=max_buffering,
+        open_timeout=open_timeout,
     )
-    try:
-        ws = await async_connect(**_connect_args(url, key, open_timeout))
-    except Exception as exc:
-        raise connect_error(url, exc) from exc
     try:
         yield AsyncRawConnection(ws)
     finally:

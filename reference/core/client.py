@@ -3,7 +3,9 @@
 `ClientSession` classifies each received message once for every client layer (sync and
 asyncio): a binary message is an output; an x-fal-error frame is a failure, except TIMEOUT,
 which is the normal end of a session (RT-CTRL-017/018); x-fal-message frames and text frames
-of an unknown type are skipped (RT-CTRL-031/032). Once ended, the session stays ended.
+of an unknown type are skipped (RT-CTRL-031/032). A binary message that is not one msgpack
+map inside the profile is a `DECODE_ERROR` of that output, and the session reads on
+(RT-CONV-010, RT-CONV-016, RT-CTRL-026). Once ended, the session stays ended.
 
 A client that opts in to the 1.1 extension channel (`extensions=`, spec 15) reads the `hello`
 from the first message only (RT-EXT-007): an extension is on when it was offered and the
@@ -19,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reference.core.codec import decode_output, encode
+from reference.core.codec import ProfileError, decode_output, encode
 from reference.core.extensions import (
     CORRELATION,
     END_OF_INPUT,
@@ -31,6 +33,8 @@ from reference.core.frames import MESSAGE_TYPE, ErrorFrame, parse_text
 
 #: The code a client reports when the connection closed with an error code (not 1000/1001).
 CONNECTION_CLOSED = "CONNECTION_CLOSED"
+#: The code a client reports for a binary message it cannot deliver as an output (RT-CTRL-026).
+DECODE_ERROR = "DECODE_ERROR"
 #: The code a client reports when a heartbeat session went silent (RT-EXT-042).
 HEARTBEAT_LOST = "HEARTBEAT_LOST"
 
@@ -52,7 +56,8 @@ class Ended:
 
 @dataclass(frozen=True, slots=True)
 class Failed:
-    """The session failed: an error frame, or a close with an error code."""
+    """An error of one input (its error frame, or an output that cannot be decoded) or of the
+    session (a close with an error code, a lost heartbeat)."""
 
     code: str
     reason: str
@@ -138,7 +143,11 @@ class ClientSession:
         self.seen_first = True
         if isinstance(message, bytes):
             tag, self._tag = self._tag, None
-            return Output(decode_output(message), tag)
+            try:
+                return Output(decode_output(message), tag)
+            except ProfileError as exc:  # RT-CONV-010/016: an error of this output, read on
+                index = tag[0] if tag is not None and len(tag) == 1 else None
+                return Failed(DECODE_ERROR, exc.reason, {}, index)
         frame = parse_text(message)
         if not isinstance(frame, ErrorFrame):
             return self._message(message, first)

@@ -172,6 +172,44 @@ def encode(value: Any) -> bytes:
     return data
 
 
-def decode_output(data: bytes) -> Any:
-    """Decode an output message on the client side (lenient: any msgpack value)."""
-    return msgpack.unpackb(data, raw=False, strict_map_key=False)
+def decode_output(data: bytes) -> dict[str, Any]:
+    """Decode an output message on the client side.
+
+    Lenient where the profile lets a client be (no depth or size limit of its own, a repeated
+    key keeps its last value: RT-CONV-014), strict where delivering would hand the caller
+    something no conforming server sends.
+
+    Raises:
+        ProfileError: the payload is not exactly one msgpack value (RT-CONV-010), or it decodes
+            to a value outside the profile: an ext value (timestamp included), a map key that
+            is not a str, or a top level that is not a map (RT-CONV-016). The client reports
+            it as `DECODE_ERROR` of that output and reads on (RT-CTRL-026).
+    """
+    try:
+        value = msgpack.unpackb(data, raw=False, strict_map_key=False)
+    except msgpack.ExtraData:
+        raise ProfileError("trailing bytes after the msgpack value of an output") from None
+    except UnicodeDecodeError:
+        raise ProfileError("a msgpack str in an output is not valid UTF-8") from None
+    except (ValueError, TypeError, msgpack.UnpackException):
+        raise ProfileError("an output is not a complete msgpack value") from None
+    if type(value) is not dict:
+        raise ProfileError("an output must be a msgpack map, got " + _kind(value))
+    _check_output(value)
+    return value
+
+
+def _check_output(value: dict[str, Any]) -> None:
+    """Walk an output without recursion: str keys, profile types only (RT-CONV-016)."""
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:
+            for key in item:
+                if type(key) is not str:
+                    raise ProfileError("an output map key is not a str, got " + _kind(key))
+            stack.extend(v for v in item.values() if type(v) not in _SCALARS)
+        elif type(item) is list:
+            stack.extend(v for v in item if type(v) not in _SCALARS)
+        else:  # msgpack.ExtType, msgpack.Timestamp
+            raise ProfileError("an output holds a msgpack ext value (timestamp included)")

@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _suite import REPO_ROOT, run_client_suite
@@ -20,10 +21,7 @@ REFERENCE_CMD = f"{sys.executable} -m conformance.client_mode.adapters.reference
 
 # SHOULDs the reference client misses today (verdict fail at --level should) and requirements
 # not applicable to it, with why. Both lists must match the run exactly.
-REFERENCE_SHOULD_GAPS: dict[str, str] = {  # RT-CTRL-041 closed: legacy errors are reported
-    "RT-CONV-016": "decode_output delivers ext values, non-str keys and non-map outputs (1.1)",
-    "RT-CTRL-026": "no DECODE_ERROR report for an output outside the profile (1.1)",
-}
+REFERENCE_SHOULD_GAPS: dict[str, str] = {}  # RT-CONV-016, RT-CTRL-026 closed: DECODE_ERROR
 REFERENCE_NOT_APPLICABLE_EXTRA: dict[str, str] = {}  # RT-AUTH-020..024 closed: token exchange
 
 
@@ -67,6 +65,21 @@ def test_fal_client_report_is_reproducible(fal_python: Path, tmp_path: Path) -> 
     fresh = json.loads((tmp_path / f"{FAL_CLIENT_NAME}.json").read_text("utf-8"))
     committed = json.loads((RESULTS_DIR / f"{FAL_CLIENT_NAME}.json").read_text("utf-8"))
     assert fresh["summary"]["conformant"] is True
-    assert fresh == committed, "regenerate with `python -m conformance.client_mode.results`"
+    assert _findings(fresh) == _findings(committed), (
+        "regenerate with `python -m conformance.client_mode.results`"
+    )
     md = (tmp_path / f"{FAL_CLIENT_NAME}.md").read_text("utf-8")
     assert md == (RESULTS_DIR / f"{FAL_CLIENT_NAME}.md").read_text("utf-8")
+
+
+def _findings(document: dict[str, Any]) -> dict[str, Any]:
+    """The report without the recorded runs under each finding's first line.
+
+    A recorded run can differ in details the client's own races decide (fal_client closes with
+    1000 or 1011 after raising on an output, depending on when its reader task stops); the
+    verdicts, the checks' outcomes and what each finding says are compared whole.
+    """
+    checks = [
+        {**c, "message": (c.get("message") or "").split("\n", 1)[0]} for c in document["checks"]
+    ]
+    return {**document, "checks": checks}

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 REPORT_FORMAT = 1
-SUITE_VERSION = "1.0.0"
+SUITE_VERSION = "1.1.0"
 VERDICTS = ("pass", "fail", "warn", "not-applicable", "error", "not-covered")
 # Per (check, requirement) outcomes fold into a requirement verdict by this precedence.
 _PRECEDENCE = ("fail", "error", "warn", "pass", "blocked", "not-applicable")

@@ -56,7 +56,8 @@ def test_output_outside_the_profile_is_a_decode_error_and_the_session_goes_on() 
     for data in bad:
         event = session.receive_message(data)
         assert isinstance(event, Failed), data.hex()
-        assert event.code == "DECODE_ERROR" and event.reason, data.hex()
+        assert event.code == "DECODE_ERROR", data.hex()
+        assert event.reason, data.hex()
     assert not session.ended
     assert session.receive_message(msgpack.packb({"output": "after"})) == Output(
         {"output": "after"}

@@ -244,6 +244,27 @@ def scenario_ws_connect_async(app: str) -> Result:
     return asyncio.run(run())
 
 
+def scenario_idle(app: str) -> Result:
+    """Idle sessions (opt-in): a round trip, `IDLE_S` of silence, another round trip.
+
+    Against a server pinging every fraction of a second (RT-LIFE-012) this shows that
+    fal_client answers the pings on its own (RT-LIFE-011) and the session is kept.
+    """
+    import time
+
+    with fal_client.realtime(app) as conn:
+        conn.send({"prompt": "before"})
+        before = _recv_outcome(conn.recv)
+        time.sleep(IDLE_S)
+        conn.send({"prompt": "after"})
+        after = _recv_outcome(conn.recv)
+    with fal_client.ws_connect(app, path="/echo") as ws:
+        time.sleep(IDLE_S)
+        ws.send(b"raw-after")
+        raw = _jsonable(ws.recv(timeout=STEP_TIMEOUT_S))
+    return {"before": before, "after": after, "raw": raw}
+
+
 SCENARIOS: dict[str, Callable[[str], Result]] = {
     "realtime": scenario_realtime,
     "realtime_no_jwt": scenario_realtime_no_jwt,
@@ -254,6 +275,10 @@ SCENARIOS: dict[str, Callable[[str], Result]] = {
     "ws_connect": scenario_ws_connect,
     "ws_connect_async": scenario_ws_connect_async,
 }
+#: Run only when named: they wait on purpose, which the default run has no use for.
+OPT_IN: dict[str, Callable[[str], Result]] = {"idle": scenario_idle}
+#: How long `idle` stays silent on each session (seconds).
+IDLE_S = 1.5
 
 
 @contextmanager
@@ -279,7 +304,7 @@ def run_scenarios(base: str, app: str, names: list[str], rest_url: str | None = 
             first = len(connections)
             try:
                 with _watchdog(name):
-                    results[name] = {"ok": True, **SCENARIOS[name](app)}
+                    results[name] = {"ok": True, **{**SCENARIOS, **OPT_IN}[name](app)}
             except Exception as exc:
                 results[name] = {
                     "ok": False,
@@ -307,8 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scenario",
         action="append",
-        choices=sorted(SCENARIOS),
-        help="run only these (repeatable; default: all)",
+        choices=sorted({**SCENARIOS, **OPT_IN}),
+        help="run only these (repeatable; default: all but the opt-in 'idle')",
     )
     args = parser.parse_args(argv)
     result = run_scenarios(args.base, args.app, args.scenario or list(SCENARIOS), args.rest_url)

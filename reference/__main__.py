@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     from reference.server.limits import add_flags, from_args
 
-    add_flags(serve)  # one flag per limit of spec chapter 12 (RT-SEC-010..019)
+    add_flags(serve)  # one flag per limit of spec chapter 12 (RT-SEC-010..019, 050)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from reference.server.serve import load_app, run

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from reference.core import extensions as ext
 from reference.core.codec import MAX_OBJECTS
 from reference.core.inputs import MAX_PENDING, MAX_QUEUED_BYTES
+from reference.core.keepalive import PING_INTERVAL, PING_TIMEOUT
 from reference.core.states import Mode
 from reference.core.websocket import MAX_FRAGMENTS
 from reference.core.wsframes import MAX_MESSAGE
@@ -54,3 +55,7 @@ class Limits:
     #: How long a finished server stream waits for inputs already in flight, so each gets
     #: its INVALID_INPUT before the end (RT-STREAM-003) instead of vanishing.
     stream_linger: float = 0.02
+    #: Seconds without a byte from the client before a ping; 0: no keepalive (RT-SEC-050).
+    ping_interval: float = PING_INTERVAL
+    #: Seconds the ping waits for an answer before close 1011; 0: never close (RT-LIFE-012).
+    ping_timeout: float = PING_TIMEOUT

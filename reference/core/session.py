@@ -6,7 +6,8 @@ next unit of work (`next_work`), reports what the handler did (`output`, `handle
 `stream_finished`) and writes `data_to_send()`. The session owns every rule on the wire:
 rejections become INVALID_INPUT frames in input order, handler failures INTERNAL_ERROR,
 the idle timeout drains owed work and then sends TIMEOUT and close 1000, a finished server
-stream lingers briefly so inputs already in flight get their error frame. State names are
+stream lingers briefly so inputs already in flight get their error frame, and a client silent
+for the ping interval is pinged and, silent on, failed with 1011 (RT-SEC-050). State names are
 the spec's (6.1); `TRANSITIONS` is that table. The 1.1 extensions (chapter 15) negotiated for
 the session live in `SessionConfig.extensions`; with none, no byte differs from 1.0.
 """
@@ -25,6 +26,7 @@ from reference.core.config import SessionConfig as SessionConfig
 from reference.core.frames import TIMEOUT_REASON, CloseCode, ErrorCode, describe, error_frame
 from reference.core.heartbeat import Heartbeat
 from reference.core.inputs import InputQueue
+from reference.core.keepalive import Keepalive
 
 # Re-exported: the state table is part of the session's public face (spec 6.1).
 from reference.core.states import TRANSITIONS as TRANSITIONS
@@ -94,6 +96,7 @@ class Session:
         self._input_ended = False  # end-of-input received (RT-EXT-011)
         self._end_reason = ext.COMPLETE  # the end-of-output reason (RT-EXT-020)
         self._heartbeat: Heartbeat | None = None
+        self._keepalive: Keepalive | None = None  # RT-LIFE-012, when no heartbeat
         self._message_queued = False  # a message went out since the last `data_to_send`
 
     def _fire(self, event: Event) -> None:
@@ -104,7 +107,8 @@ class Session:
         """The 101 was sent: the session is OPEN and its idle timer starts (RT-LIFE-001).
 
         With `rt_ext` in the handshake the `hello` is queued first, before anything else
-        (RT-EXT-002); without it nothing is (RT-EXT-003).
+        (RT-EXT-002); without it nothing is (RT-EXT-003). The keepalive starts too, unless the
+        heartbeat extension keeps the session instead (spec 15.5: one ping, not two).
         """
         self._last_input = now
         self._fire(Event.ACCEPTED)
@@ -112,6 +116,9 @@ class Session:
             self._send_text(ext.hello_frame(self.ext, self.config, self.limits.max_message))
             if self.ext.heartbeat:
                 self._heartbeat = Heartbeat(self.ext.heartbeat_interval, now, self._ws)
+        limits = self.limits
+        if self._heartbeat is None and limits.ping_interval > 0:  # RT-SEC-050
+            self._keepalive = Keepalive(limits.ping_interval, limits.ping_timeout, now, self._ws)
 
     def refuse(self) -> None:
         """The handshake was refused with an HTTP status; no session took place."""
@@ -120,6 +127,8 @@ class Session:
     # -- inbound -----------------------------------------------------------------------
     def receive_data(self, data: bytes, now: float) -> None:
         """Feed received bytes: inputs are queued, control frames answered, errors closed."""
+        if self._keepalive is not None:
+            self._keepalive.received(now)  # any byte proves the client alive (RT-LIFE-012)
         for item in self._ws.receive_data(data):
             if type(item) is bytes:
                 self.receive_binary(item, now)
@@ -316,12 +325,18 @@ class Session:
 
     # -- time --------------------------------------------------------------------------
     def deadline(self) -> float | None:
-        """When `tick` has something to do (idle timeout, end of a linger, heartbeat), or None."""
+        """When `tick` has something to do (idle timeout, end of a linger, heartbeat or
+        keepalive), or None."""
         own = self._end_deadline()
-        heartbeat = self._heartbeat
-        if heartbeat is None or self.state not in (State.OPEN, State.ENDING):
+        if self.state is not State.OPEN and self.state is not State.ENDING:
             return own
-        beat = heartbeat.deadline()
+        heartbeat, keepalive = self._heartbeat, self._keepalive
+        if heartbeat is not None:
+            beat = heartbeat.deadline()
+        elif keepalive is not None:
+            beat = keepalive.deadline()
+        else:
+            return own
         return beat if own is None or beat < own else own
 
     def _end_deadline(self) -> float | None:
@@ -335,12 +350,20 @@ class Session:
         return self._last_input + timeout
 
     def tick(self, now: float) -> None:
-        """Apply the time: the idle timeout (RT-LIFE-001), a stream's linger, the heartbeat."""
-        heartbeat = self._heartbeat
-        live = self.state is State.OPEN or self.state is State.ENDING
-        if heartbeat is not None and live and heartbeat.apply(now):  # RT-EXT-040/041: 1011
-            self._queue.clear()
-            self._fire(Event.CLOSE_SENT)
+        """Apply the time: the idle timeout (RT-LIFE-001), a stream's linger, the heartbeat
+        (RT-EXT-040/041) or the keepalive (RT-LIFE-012, RT-SEC-050); either fails with 1011."""
+        if self.state is State.OPEN or self.state is State.ENDING:
+            heartbeat, keepalive = self._heartbeat, self._keepalive
+            if heartbeat is not None:
+                lost = heartbeat.apply(now)
+            elif keepalive is not None:
+                # While the queue holds reading (RT-FLOW-021) the pong waits in our buffers.
+                lost = keepalive.apply(now, held=self._queue.held)
+            else:
+                lost = False
+            if lost:
+                self._queue.clear()
+                self._fire(Event.CLOSE_SENT)
         deadline = self._end_deadline()
         if deadline is None or now < deadline:
             return

@@ -172,7 +172,7 @@ class WebSocketEndpoint:
             self._out.append(frame_bytes(TEXT, text.encode()))
 
     def send_ping(self, payload: bytes) -> None:
-        """Queue a ping (the heartbeat extension, RT-EXT-041); dropped once closing."""
+        """Queue a ping (keepalive RT-LIFE-012, heartbeat RT-EXT-041); dropped once closing."""
         if not self.close_sent:
             self._out.append(frame_bytes(PING, payload))
 

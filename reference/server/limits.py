@@ -1,4 +1,4 @@
-"""Resource limits of the reference server, with safe defaults (spec chapter 12, RT-SEC-010..019).
+"""Resource limits of the reference server, with safe defaults (spec 12.2: RT-SEC-010..019, 050).
 
 One frozen dataclass so every limit has exactly one default, one `python -m reference serve`
 flag (generated from the fields by `add_flags`) and one place it is read. The per-session
@@ -12,6 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from reference.core.codec import MAX_OBJECTS
+from reference.core.keepalive import PING_INTERVAL, PING_TIMEOUT
 from reference.core.session import Limits
 from reference.core.websocket import MAX_FRAGMENTS
 from reference.core.wsframes import MAX_MESSAGE
@@ -31,6 +32,8 @@ class ServerLimits:
     handshake_timeout: float = 10.0  # RT-SEC-017: seconds to send a whole request head
     idle_timeout: float = 75.0  # RT-SEC-018: an HTTP connection without a session
     max_connections: int = 0  # RT-SEC-019: 0 = derived from the fd limit at start
+    ping_interval: float = PING_INTERVAL  # RT-SEC-050: seconds of client silence, then a ping
+    ping_timeout: float = PING_TIMEOUT  # RT-SEC-050: seconds for an answer, then close 1011
 
     def session(self) -> Limits:
         """The per-session part, for the sans-I/O core."""
@@ -39,6 +42,8 @@ class ServerLimits:
             max_fragments=self.max_fragments,
             max_input_objects=self.max_input_objects,
             max_queued_bytes=self.max_queued_bytes,
+            ping_interval=self.ping_interval,
+            ping_timeout=self.ping_timeout,
         )
 
 
@@ -53,6 +58,10 @@ _HELP = {
     "handshake_timeout": "seconds a client has to send a whole request head",
     "idle_timeout": "seconds an HTTP connection may stay idle without a session",
     "max_connections": "open connections; more get 503 (0: from the fd limit)",
+    "ping_interval": "seconds a WebSocket client may send nothing before the server pings it "
+    "(RT-SEC-050, RT-LIFE-012; 0: no keepalive ping)",
+    "ping_timeout": "seconds after that ping for the client to send anything (its pong) before "
+    "close 1011 (RT-SEC-050; 0: ping, never close)",
 }
 
 

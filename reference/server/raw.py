@@ -9,7 +9,10 @@ changed: `accept`, `receive` (an ASGI-style message dict, as Starlette), `receiv
 The 101 response is sent by `accept()`. A handler that raises after accepting ends with a
 close frame 1011 (RT-RAW-005), never a dropped TCP connection; one that returns without
 closing ends with 1000; a client that leaves raises `WebSocketDisconnect` in the handler,
-which is not logged as an error.
+which is not logged as an error. An accepted connection whose client sends nothing for the
+ping interval is pinged, and failed with close 1011 when it stays silent (RT-SEC-050; the rule
+is the sans-I/O `Keepalive`, this module only arms its timer); the handler then sees a
+disconnect with code 1006, as with a lost connection.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 
 from reference.core.frames import CloseCode
 from reference.core.inputs import MAX_QUEUED_BYTES
+from reference.core.keepalive import PING_INTERVAL, PING_TIMEOUT, Keepalive
 from reference.core.session import RequestedFailure
 from reference.core.websocket import CloseReceived, WebSocketEndpoint
 from reference.core.wsframes import MAX_MESSAGE
@@ -70,9 +74,14 @@ class WebSocket:
         reply: bytes,
         max_inbox: int = MAX_QUEUED_BYTES,
         max_message: int = MAX_MESSAGE,
+        ping_interval: float = PING_INTERVAL,
+        ping_timeout: float = PING_TIMEOUT,
     ) -> None:
         self._channel = channel
         self._endpoint = WebSocketEndpoint(max_message)
+        self._ping = (ping_interval, ping_timeout)
+        self._keepalive: Keepalive | None = None  # from `accept()` on (RT-SEC-050)
+        self._timer: asyncio.TimerHandle | None = None
         self._max_inbox = max_inbox  # RT-SEC-013: unread bytes before reading stops
         self._inbox_bytes = 0
         self._reply = reply
@@ -98,6 +107,11 @@ class WebSocket:
         if not self.accepted and not self._channel.closed:
             self.accepted = True
             self._channel.write([self._reply])
+            interval, timeout = self._ping
+            if interval > 0:
+                now = asyncio.get_running_loop().time()
+                self._keepalive = Keepalive(interval, timeout, now, self._endpoint)
+                self._arm_keepalive()
             self.flush()  # pongs for pings sent with the upgrade go after the 101 (RFC 6455 4.2.2)
 
     async def receive(self) -> dict[str, Any]:
@@ -227,6 +241,7 @@ class WebSocket:
         if self.closed:
             return
         self.closed = True
+        self._disarm_keepalive()
         if not self.accepted:
             self._channel.refuse(response(403, {"detail": "refused"}, keep_alive=False))
             return
@@ -248,8 +263,44 @@ class WebSocket:
         self.flush()
         await self._channel.drain()
 
+    # -- keepalive (RT-LIFE-012, RT-SEC-050) ----------------------------------------------
+    def _arm_keepalive(self) -> None:
+        """Time the keepalive's next deadline; lazy: bytes received move it, not the timer."""
+        keepalive = self._keepalive
+        if keepalive is None or self.closed:
+            return
+        deadline = keepalive.deadline()
+        timer = self._timer
+        if timer is not None:
+            if timer.when() <= deadline:
+                return
+            timer.cancel()
+        self._timer = asyncio.get_running_loop().call_at(deadline, self._on_keepalive)
+
+    def _on_keepalive(self) -> None:
+        self._timer = None
+        keepalive = self._keepalive
+        if keepalive is None or self.closed or self._channel.closed:
+            return
+        now = asyncio.get_running_loop().time()
+        # A handler not reading holds reading (RT-SEC-013): the pong waits in our buffers.
+        if keepalive.apply(now, held=self._inbox_bytes >= self._max_inbox):
+            self.close_code = ABNORMAL_CLOSURE  # no close frame came from the client
+            self.flush()  # close 1011 and the end of our side; the channel lingers, then drops
+            self.gone()
+            return
+        self.flush()
+        self._arm_keepalive()
+
+    def _disarm_keepalive(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
     def data_received(self, data: bytes) -> None:
         """Bytes from the peer: queue messages; a close (or framing error) ends the inbox."""
+        if self._keepalive is not None:
+            self._keepalive.received(asyncio.get_running_loop().time())  # any byte: alive
         for item in self._endpoint.receive_data(data):
             if isinstance(item, CloseReceived):
                 self.close_code = item.code
@@ -261,12 +312,14 @@ class WebSocket:
             self._channel.hold_reading(HOLD_QUEUE)
         if self._endpoint.close_sent:
             self.closed = True
+            self._disarm_keepalive()
         self.flush()
         self._wake()
 
     def gone(self) -> None:
         """The client closed or left; `receive` raises `WebSocketDisconnect` once empty."""
         self.closed = True
+        self._disarm_keepalive()
         self._wake()
 
     def _wake(self) -> None:
@@ -291,7 +344,13 @@ class RawDriver:
         self.path = path
         limits = limits or ServerLimits()
         self.websocket = WebSocket(
-            channel, request, reply, limits.max_queued_bytes, limits.max_message
+            channel,
+            request,
+            reply,
+            limits.max_queued_bytes,
+            limits.max_message,
+            limits.ping_interval,
+            limits.ping_timeout,
         )
         self.task = asyncio.get_running_loop().create_task(self._run())
 

@@ -146,7 +146,7 @@ class RealtimeDriver:
         session.tick(self.loop.time())
         self._flush()
         if session.state is State.CLOSING or session.state is State.CLOSED:
-            self._stop()  # the heartbeat failed the connection (RT-EXT-041)
+            self._stop()  # the heartbeat or keepalive failed it (RT-EXT-041, RT-LIFE-012)
             return
         self._arm_timer()
         self._wake()

@@ -9,15 +9,19 @@ import msgpack
 from wirebytes import binary, masked, server_frames
 
 from reference.core.extensions import Extensions, negotiate
-from reference.core.session import Mode, Session, SessionConfig, State
+from reference.core.session import Limits, Mode, Session, SessionConfig, State
 
 TEXT, BINARY, CLOSE, PING, PONG = 0x1, 0x2, 0x8, 0x9, 0xA
 EOI = '{"type":"x-fal-message","action":"end-of-input"}'
 
 
-def opened(config: SessionConfig, offer: str | None, now: float = 0.0) -> Session:
+def opened(
+    config: SessionConfig, offer: str | None, now: float = 0.0, limits: Limits | None = None
+) -> Session:
     query = {} if offer is None else {"rt_ext": offer}
-    session = Session(config.with_extensions(negotiate(query, heartbeat_interval=1.0)))
+    session = Session(
+        config.with_extensions(negotiate(query, heartbeat_interval=1.0)), limits=limits
+    )
     session.accept(now)
     return session
 
@@ -122,7 +126,9 @@ def test_end_of_input_ends_a_unary_session_after_its_inputs() -> None:
 def test_end_of_input_ends_a_client_stream_at_once() -> None:
     """RT-EXT-011: the handler's input stream ends; end-of-output says why (RT-EXT-020)."""
     session = opened(
-        SessionConfig(Mode.CLIENT_STREAMING, session_timeout=30.0), "end-of-input,end-of-output"
+        SessionConfig(Mode.CLIENT_STREAMING, session_timeout=30.0),
+        "end-of-input,end-of-output",
+        limits=Limits(ping_interval=0),  # no keepalive deadline either (RT-SEC-050)
     )
     sent(session)
     feed(session, binary({"prompt": "a"}), text(EOI), now=0.1)
@@ -329,6 +335,10 @@ def test_heartbeat_does_not_restart_the_idle_timer() -> None:
 
 
 def test_no_heartbeat_without_the_extension() -> None:
+    """Without `heartbeat` only the keepalive runs: a ping after 20 s, no heartbeat frame."""
     session = opened(SessionConfig(), "")
     sent(session)
-    assert session.deadline() is None
+    assert session.deadline() == 20.0  # RT-SEC-050's default, not the 1 s heartbeat
+    session.tick(20.0)
+    assert [item[0] for item in sent(session, now=20.0)] == [PING]
+    assert opened(SessionConfig(), "", limits=Limits(ping_interval=0)).deadline() is None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import deque
 from typing import cast
 
@@ -20,22 +19,15 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request as WsRequest
 from websockets.server import ServerProtocol
 
-from reference.server.channel import HOLD_FAIR, HOLD_WRITES, Driver
+from reference.server.channel import HOLD_WRITES, Driver
 from reference.server.drivers import make_driver
+from reference.server.fairness import FairFeed
 from reference.server.http import Request, Route, response
 from reference.server.httpapp import handle_http
 from reference.server.limits import ServerLimits
 from reference.server.state import ServerState
 
 log = logging.getLogger("reference.server")
-
-#: Handling one read costing more loop time than this (seconds) makes the connection wait.
-FAIR_SLICE = 0.005
-#: ...for this many times what it cost, so one peer gets at most 1/(1+FAIR_FACTOR) of the loop.
-FAIR_FACTOR = 3.0
-
-#: Largest piece of one read handed on at once, so the FAIR_SLICE check runs within a read.
-FEED_PIECE = 16 * 1024
 
 #: How long our side waits for the peer's close frame (or TCP end) before dropping TCP.
 CLOSE_TIMEOUT = 5.0
@@ -69,7 +61,12 @@ class Connection(asyncio.Protocol):
         self._close_timer: asyncio.TimerHandle | None = None
         self._closed = False
         self._holds = 0  # reasons reading is paused (HOLD_* bits)
-        self._rest = b""  # what a read that went over FAIR_SLICE left to feed (`_feed`)
+        self.fair = FairFeed(
+            self._data_received,
+            self.hold_reading,
+            self.release_reading,
+            lambda: self.driver is not None,
+        )
 
     # -- asyncio protocol ---------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -106,7 +103,7 @@ class Connection(asyncio.Protocol):
         self.parser = httptools.HttpRequestParser(_Detached())  # break the cycle (finding 3)
         self._body = []
         self._upgrade_waiting = None
-        self._rest = b""
+        self.fair.close()
         if self._close_timer is not None:
             self._close_timer.cancel()
             self._close_timer = None
@@ -129,59 +126,7 @@ class Connection(asyncio.Protocol):
             self._drain.set_result(None)
 
     def data_received(self, data: bytes) -> None:
-        if self._rest:  # reading is paused while a rest waits; keep the order regardless
-            self._rest += data
-            return
-        self._feed(data)
-
-    def _feed(self, data: bytes) -> bool:
-        """Hand `data` on in pieces of FEED_PIECE bytes, checking the loop time after each.
-
-        A read costing more than FAIR_SLICE stops at the piece where it went over: the rest
-        waits, reading pauses (`_yield_loop`), and `_resume_fair` feeds it first. So one read
-        of a chunked body of one-byte chunks (a quarter of a MiB: tens of ms of parser
-        callbacks) holds the loop for about one slice, not for the whole read. Returns whether
-        it yielded.
-        """
-        started = time.perf_counter()
-        size = len(data)
-        # Pieces only before the upgrade: HTTP is where one byte can cost a callback (a chunk
-        # header), and a WebSocket session keeps each read whole, since the frame parser holds
-        # a large frame's reads as they came and many small pieces would fragment the heap.
-        if size <= FEED_PIECE or self.driver is not None:
-            self._data_received(data)
-            cost = time.perf_counter() - started
-            return cost > FAIR_SLICE and self._yield_loop(cost)
-        view = memoryview(data)
-        for start in range(0, size, FEED_PIECE):
-            self._data_received(bytes(view[start : start + FEED_PIECE]))
-            cost = time.perf_counter() - started
-            if cost > FAIR_SLICE:
-                self._rest = bytes(view[start + FEED_PIECE :])
-                return self._yield_loop(cost)
-        return False
-
-    def _yield_loop(self, cost: float) -> bool:
-        """Stop reading this peer for FAIR_FACTOR x the loop time its bytes just took.
-
-        One connection's input (16 MiB of empty maps: 0.2 s to decode up to the object
-        limit) then gets at most 1 / (1 + FAIR_FACTOR) of the event loop, so the other
-        sessions keep their latency (RT-SEC-001) whatever one client sends.
-        """
-        if self._closed or self.transport is None:
-            self._rest = b""
-            return False
-        self.hold_reading(HOLD_FAIR)
-        loop = asyncio.get_running_loop()
-        loop.call_later(cost * FAIR_FACTOR, self._resume_fair)
-        return True
-
-    def _resume_fair(self) -> None:
-        """The pause is over: feed what a read left over, then read again unless it yields."""
-        rest, self._rest = self._rest, b""
-        if rest and not self._closed and self._feed(rest):
-            return  # still held: the rest of `rest` waits for the next turn
-        self.release_reading(HOLD_FAIR)
+        self.fair.data_received(data)  # RT-SEC-001: pieces, and a pause when costly
 
     def _data_received(self, data: bytes) -> None:
         if self.driver is not None:

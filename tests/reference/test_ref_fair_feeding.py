@@ -18,7 +18,7 @@ import msgpack
 import pytest
 from wirebytes import binary, server_frames
 
-from reference.server import connection
+from reference.server import connection, fairness
 
 if TYPE_CHECKING:
     from refhelpers import Running
@@ -40,8 +40,8 @@ def pieces(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         sizes.append(len(data))
         feed(self, data)
 
-    monkeypatch.setattr(connection, "FAIR_SLICE", -1.0)
-    monkeypatch.setattr(connection, "FEED_PIECE", PIECE)
+    monkeypatch.setattr(fairness, "FAIR_SLICE", -1.0)
+    monkeypatch.setattr(fairness, "FEED_PIECE", PIECE)
     monkeypatch.setattr(connection.Connection, "_data_received", recording)
     return sizes
 

@@ -328,17 +328,19 @@ class Connection(asyncio.Protocol):
             return
         request.method = "GET"
         server = self.server
-        refused = server.auth.check(request)  # RT-AUTH-010/011, RT-RAW-001: before any 101
-        if refused is not None:
-            detail = "credentials required" if refused == 401 else "credentials not accepted"
-            self.refuse(response(refused, {"detail": detail}, keep_alive=False))
-            return
+        # The path first, then the credential (RT-AUTH-015): an unknown path gets 404 with or
+        # without a credential; both come before any 101 (RT-AUTH-010/011, RT-RAW-001).
         route = server.router.resolve(request.path, websocket=True)  # RT-TRANS-002/003/004
         if route is None or server.stopping:
             status = 503 if server.stopping else 404
             self.refuse(
                 response(status, {"detail": f"Path {request.path} not found"}, keep_alive=False)
             )
+            return
+        refused = server.auth.check(request)
+        if refused is not None:
+            detail = "credentials required" if refused == 401 else "credentials not accepted"
+            self.refuse(response(refused, {"detail": detail}, keep_alive=False))
             return
         reply = ServerProtocol(max_size=self.limits.max_message).accept(
             WsRequest(request.target, Headers(request.headers))

@@ -56,13 +56,18 @@ def response(
     keep_alive: bool = True,
     extra: tuple[tuple[str, str], ...] = (),
 ) -> bytes:
-    """Serialise an HTTP/1.1 response with a JSON body (or none)."""
+    """Serialise an HTTP/1.1 response with a JSON body (or none).
+
+    Every 401 names the `Key` scheme in `WWW-Authenticate` (RT-AUTH-014, RFC 9110 11.6.1).
+    """
     payload = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
     phrase = http.HTTPStatus(status).phrase
     lines = [f"HTTP/1.1 {status} {phrase}", f"content-length: {len(payload)}"]
     if body is not None:
         lines.append("content-type: application/json")
     lines.append("connection: keep-alive" if keep_alive else "connection: close")
+    if status == 401:
+        lines.append("www-authenticate: Key")
     lines.extend(f"{k}: {v}" for k, v in extra)
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
 

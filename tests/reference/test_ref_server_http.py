@@ -59,6 +59,27 @@ def test_server_refuses_missing_credentials_with_401(keyed_server: Running) -> N
     with pytest.raises(InvalidStatus) as info:
         open_ws(keyed_server.url + "/realtime")
     assert info.value.response.status_code == 401
+    # RT-AUTH-014: a 401 names the scheme (RFC 9110 11.6.1), on handshakes and HTTP alike.
+    assert info.value.response.headers.get("WWW-Authenticate") == "Key"
+    parts = urllib.parse.urlsplit(keyed_server.http)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=DEADLINE)
+    try:
+        conn.request("POST", "/", body=json.dumps({"prompt": "x"}))
+        resp = conn.getresponse()
+        resp.read()
+    finally:
+        conn.close()
+    assert (resp.status, resp.getheader("WWW-Authenticate")) == (401, "Key")
+
+
+@pytest.mark.parametrize("headers", [None, {"Authorization": "Key sekrit"}])
+def test_keyed_server_checks_the_path_before_the_credential(
+    keyed_server: Running, headers: dict[str, str] | None
+) -> None:
+    """RT-AUTH-015: an unknown path is 404 with or without a credential, never 401/403."""
+    with pytest.raises(InvalidStatus) as info:
+        open_ws(keyed_server.url + "/nowhere", additional_headers=headers)
+    assert info.value.response.status_code == 404
 
 
 @pytest.mark.parametrize(

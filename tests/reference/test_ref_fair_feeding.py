@@ -41,6 +41,7 @@ def pieces(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         feed(self, data)
 
     monkeypatch.setattr(fairness, "FAIR_SLICE", -1.0)
+    monkeypatch.setattr(fairness, "HTTP_SLICE", -1.0)
     monkeypatch.setattr(fairness, "FEED_PIECE", PIECE)
     monkeypatch.setattr(connection.Connection, "_data_received", recording)
     return sizes

@@ -122,12 +122,7 @@ FAULTS = (
         "compare outputs (the hypothesis property checks, ordering, flow, bidi) blame their own "
         "IDs (RT-CONV-*, RT-MSG-030, RT-FLOW-*, RT-STREAM-006...); RT-FLOW-002 is not reported",
     ),
-    fault(
-        "reorder-outputs",
-        should="RT-MSG-030 RT-MSG-031 RT-FLOW-007 RT-FLOW-011",
-        gap="a held-back output makes the timed session vector session-sequences.json[7] "
-        "(test_vectors.py) blame RT-LIFE-001/004 (to refine in the suite)",
-    ),
+    fault("reorder-outputs", should="RT-MSG-030 RT-MSG-031 RT-FLOW-007 RT-FLOW-011"),
     # 05-control-frames: error frames and what follows them.
     fault("msgpack-errors", must="RT-CTRL-002"),
     fault("error-no-reason", must="RT-CTRL-005"),

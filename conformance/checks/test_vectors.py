@@ -141,8 +141,30 @@ def _matches(frame: Received, expect: dict[str, Any]) -> str | None:
     return None if ok else f"expected {expect}, got {frame.summary()}"
 
 
-def _expect(conn: Conn, step: dict[str, Any], raw: bool, target: Target, since: float) -> None:
+def _is_idle_end(expect: dict[str, Any]) -> bool:
+    """Whether `expect` is the final frame of an idle end (TIMEOUT, or end-of-output's)."""
+    if expect["kind"] == "error":
+        return expect.get("code") == "TIMEOUT"
+    members = expect.get("members", {})
+    return expect["kind"] == "message" and bool(members.get("reason") == "idle-timeout")
+
+
+def _expect(
+    conn: Conn,
+    step: dict[str, Any],
+    raw: bool,
+    target: Target,
+    since: float,
+    last_sent: float | None = None,
+) -> None:
+    """The step's message, within its bounds.
+
+    The earliest bound of an idle end counts from the last data message sent (`last_sent`),
+    where 6.2.1 starts the idle timer (RT-LIFE-001, RT-LIFE-004): an output that took its time
+    within its own bound does not make a punctual TIMEOUT early.
+    """
     expect, (earliest, latest) = step["expect"], step["within"]
+    anchor = last_sent if last_sent is not None and _is_idle_end(expect) else since
     deadline = since + target.scale(latest)
 
     def next_frame() -> Received:
@@ -172,8 +194,11 @@ def _expect(conn: Conn, step: dict[str, Any], raw: bool, target: Target, since: 
     else:
         problem = _matches(next_frame(), expect)
         assert problem is None, problem
-    elapsed = time.monotonic() - since
-    assert elapsed >= 0.95 * earliest, f"{expect['kind']} after {elapsed:.2f}s, before {earliest}s"
+    elapsed = time.monotonic() - anchor
+    after = "the last input" if anchor != since else "the previous step"
+    assert elapsed >= 0.95 * earliest, (
+        f"{expect['kind']} {elapsed:.2f}s after {after}, before {earliest}s"
+    )
 
 
 @pytest.mark.req(
@@ -197,6 +222,7 @@ def test_server_replays_session_vector(target: Target, case: dict[str, Any]) -> 
     query = {"rt_ext": ",".join(extensions)} if extensions is not None else None
     with requirement(*_server_blame(case)), target.connect(case["path"], query=query) as conn:
         since = time.monotonic()
+        last_sent: float | None = None  # when the last data message went (6.2.1's idle anchor)
         client_closed = False
         for step in case["steps"]:
             if "send" in step:
@@ -214,5 +240,7 @@ def test_server_replays_session_vector(target: Target, case: dict[str, Any]) -> 
                 with requirement("RT-LIFE-024"):  # the answer to the client's own close
                     _expect(conn, step, extensions is not None, target, since)
             else:
-                _expect(conn, step, extensions is not None, target, since)
+                _expect(conn, step, extensions is not None, target, since, last_sent)
             since = time.monotonic()
+            if any(key in step for key in ("send", "send_hex", "send_text")):
+                last_sent = since

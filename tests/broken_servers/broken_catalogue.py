@@ -120,14 +120,10 @@ FAULTS = (
         must="RT-MSG-021 RT-FLOW-002",
         gap="a lost output shifts every later output of a reused session by one, so checks that "
         "compare outputs (the hypothesis property checks, ordering, flow, bidi) blame their own "
-        "IDs (RT-CONV-*, RT-MSG-030, RT-FLOW-*, RT-STREAM-006...); RT-FLOW-002 is not reported",
+        "IDs (RT-CONV-*, RT-MSG-030, RT-FLOW-*, RT-STREAM-006...); RT-FLOW-002 is left "
+        "undecided (error), not failed",
     ),
-    fault(
-        "reorder-outputs",
-        should="RT-MSG-030 RT-MSG-031 RT-FLOW-007 RT-FLOW-011",
-        gap="a held-back output makes the timed session vector session-sequences.json[7] "
-        "(test_vectors.py) blame RT-LIFE-001/004 (to refine in the suite)",
-    ),
+    fault("reorder-outputs", should="RT-MSG-030 RT-MSG-031 RT-FLOW-007 RT-FLOW-011"),
     # 05-control-frames: error frames and what follows them.
     fault("msgpack-errors", must="RT-CTRL-002"),
     fault("error-no-reason", must="RT-CTRL-005"),
@@ -136,7 +132,14 @@ FAULTS = (
         "swallow-errors",
         must="RT-CTRL-010",
         should="RT-STREAM-003",
-        gap="the 1.1 checks add verdicts not yet sorted out for this fault (see the catalogue run)",
+        # Seen run to its end by hand (2026-12, 523 s): every bad-input check waits 5 s for the
+        # missing answer, so the run overruns RUN_DEADLINE_S. The msgpack vectors blame silence
+        # on a reject case on the case's own IDs (RT-MSG-010, RT-CONV-007/008/009/010/013;
+        # RT-CONV-008 also from the depth-1025 check),
+        # where scenarios.expect_rejection blames RT-CTRL-010 alone; the robust session vectors
+        # [3] and [4] warn RT-CTRL-011/012/013/019, and RT-STREAM-010 warns too.
+        gap="its run overruns the 300 s deadline, and silence on a msgpack reject vector blames "
+        "the vector's IDs instead of RT-CTRL-010",
     ),
     fault(
         "wrong-close-after-error",

@@ -75,6 +75,17 @@ CATALOGUE: dict[str, set[str]] = {
         "RT-EXT-033",
         "RT-EXT-042",
     },
+    # The 1.1 client rules, one coherent fault each.
+    "refuses_nonfinite": {"RT-CONV-011"},
+    "repeats_a_key": {"RT-CONV-012"},
+    "first_key_wins": {"RT-CONV-014"},
+    # Rounded to doubles, a big integer is still accepted (RT-CONV-005 holds), only inexact.
+    "rounds_big_ints": {"RT-CONV-015"},
+    "hides_close_code": {"RT-LIFE-036"},
+    # The 1.0 exemption (any type or status member) drops outputs both 1.1 rules deliver.
+    "drops_typed_outputs": {"RT-MSG-024", "RT-MSG-025"},
+    "offers_subprotocol": {"RT-TRANS-006"},
+    "accepts_any_app_id": {"RT-TRANS-015"},
 }
 
 
@@ -123,14 +134,4 @@ KNOWN_UNKILLED: dict[str, str] = {
     "RT-LIFE-030": "a client calling close 1000 an error fails most other checks too",
     "RT-TRANS-032": "a client that needs compression fails nearly every case",
     "RT-TRANS-041": "every WebSocket library here reassembles fragments by itself",
-    # 1.1 client rules whose checks exist (client-mode vectors) but no broken client here breaks
-    # yet: each needs its own broken client (a known gap, listed so a new one is not missed).
-    "RT-CONV-011": "1.1: no broken client that mangles NaN/Infinity yet",
-    "RT-CONV-012": "1.1: no broken client that sends a repeated key yet",
-    "RT-CONV-014": "1.1: no broken client that keeps the first of repeated keys yet",
-    "RT-CONV-015": "1.1: no broken client that rounds big integers yet",
-    "RT-LIFE-036": "1.1: no broken client that hides the close code yet",
-    "RT-MSG-025": "1.1: no broken client that drops maps with a type member yet",
-    "RT-TRANS-006": "1.1: no broken client that offers a subprotocol yet",
-    "RT-TRANS-015": "1.1: no broken client that connects with an app id it should refuse yet",
 }

@@ -82,7 +82,7 @@ def _assert_end_of_output(frames: list[Received], reason: str) -> None:
 
 
 # -- 15.1 hello --------------------------------------------------------------------------------
-@pytest.mark.req("RT-EXT-002", "RT-EXT-004", "RT-EXT-005")
+@pytest.mark.req("RT-EXT-002", "RT-EXT-004", "RT-EXT-005", "RT-EXT-043")
 @pytest.mark.parametrize("path", list(MODES))
 def test_server_says_hello_first_with_mode_and_limits(target: Target, path: str) -> None:
     """The hello comes first, before any input, and enables the known offered tokens in order."""
@@ -102,6 +102,25 @@ def test_server_says_hello_first_with_mode_and_limits(target: Target, path: str)
         assert type(limits.get("max_batch_size")) is int, limits
         for member in ("session_timeout", "buffering"):
             assert member in limits, f"hello.limits lacks {member}"
+    with requirement("RT-EXT-043"):
+        assert "heartbeat_interval" not in hello, f"heartbeat_interval without heartbeat: {hello}"
+
+
+@pytest.mark.req("RT-EXT-009")
+@pytest.mark.parametrize(
+    ("offer", "enabled"),
+    [
+        ("Correlation,END-OF-OUTPUT,end-of-output", ["end-of-output"]),
+        (" end-of-output , correlation,end-of-output", ["end-of-output", "correlation"]),
+    ],
+)
+def test_server_reads_rt_ext_tokens_exactly(target: Target, offer: str, enabled: list[str]) -> None:
+    """Tokens match case-sensitively, surrounding spaces aside; a repeat is enabled once."""
+    with target.connect("/realtime", query={"rt_ext": offer}) as conn:
+        hello = _hello(conn)
+    with requirement("RT-EXT-009"):
+        got = hello.get("extensions")
+        assert got == enabled, f"rt_ext={offer!r}: hello.extensions {got!r}, expected {enabled}"
 
 
 @pytest.mark.req("RT-EXT-006")
@@ -174,6 +193,111 @@ def test_a_text_frame_that_is_not_end_of_input_is_a_rejected_input(
             assert frame.value.get("error") == "INVALID_INPUT", frame.summary()
 
 
+@pytest.mark.req("RT-EXT-013", "RT-EXT-034")
+def test_end_of_input_while_off_is_a_rejected_data_message(target: Target) -> None:
+    """Only correlation on: end-of-input is a text input, rejected, with index 0; then 1."""
+    with target.connect("/realtime", query=_offer("correlation")) as conn:
+        _hello(conn)
+        conn.send_text(EOI)
+        conn.send_msgpack({"prompt": "x"})
+        with requirement("RT-EXT-013"):
+            error = conn.recv(timeout=5)
+            assert error.is_error_frame, f"after end-of-input while off: {error.summary()}"
+            assert error.value.get("error") == "INVALID_INPUT", error.summary()
+            assert error.value.get("input_index") == 0, f"its input_index: {error.value}"
+        tag = conn.recv(timeout=5)
+        if tag.kind == "close":
+            return  # a core server may close after a rejected input (RT-CTRL-010)
+        with requirement("RT-EXT-034", "RT-EXT-013"):
+            assert _action(tag) == "output", f"expected the output frame, got {tag.summary()}"
+            assert tag.value.get("inputs") == [1], f"the input after it: {tag.value}"
+
+
+@pytest.mark.req("RT-EXT-034", "RT-EXT-012")
+@pytest.mark.feature("delay")
+def test_a_second_end_of_input_is_a_rejected_input_with_its_index(target: Target) -> None:
+    """A slow input, end-of-input twice: the second is INVALID_INPUT with index 1."""
+    offer = _offer("correlation", "end-of-input", "end-of-output")
+    with target.connect("/realtime", query=offer) as conn:
+        _hello(conn)
+        conn.send_msgpack({"prompt": "a", "delay_ms": 300})
+        conn.send_text(EOI)
+        conn.send_text(EOI)
+        frames = _frames_until_close(conn, "RT-EXT-011")
+    errors = [f.value for f in frames if f.is_error_frame]
+    with requirement("RT-EXT-012"):
+        assert errors, f"no error frame for the second one: {[f.summary() for f in frames]}"
+        assert errors[0].get("error") == "INVALID_INPUT", f"its error frame: {errors[0]}"
+    with requirement("RT-EXT-034"):
+        assert errors[0].get("input_index") == 1, f"its input_index: {errors[0]}"
+    _assert_end_of_output(frames, "end-of-input")
+
+
+# -- 15.3 end-of-output ------------------------------------------------------------------------
+@pytest.mark.req("RT-EXT-022", "RT-EXT-020")
+@pytest.mark.parametrize(
+    ("path", "reason"), [("/realtime/collect", "idle-timeout"), ("/realtime/stream", "complete")]
+)
+def test_end_of_output_names_what_ended_the_session(target: Target, path: str, reason: str) -> None:
+    """An idle client stream ends with idle-timeout; a stream with end-of-input after its
+    request ends with complete (the end-of-input changed nothing)."""
+    feature = FEATURE_OF[path]
+    if feature not in target.config.features:
+        pytest.skip(f"not applicable: the target does not declare the feature '{feature}'")
+    with target.connect(path, query=_offer("end-of-input", "end-of-output")) as conn:
+        _hello(conn)
+        if path == "/realtime/stream":
+            conn.send_msgpack({"prompt": "p", "count": 2})
+            with requirement("RT-STREAM-001"):
+                first = conn.recv_data()
+                assert first.kind == "binary", f"the stream's first message: {first.summary()}"
+            conn.send_text(EOI)  # after the request was served: changes nothing (RT-EXT-011)
+        else:
+            conn.send_msgpack({"prompt": "a"})
+        frames = _frames_until_close(conn, "RT-EXT-020")
+    with requirement("RT-EXT-022"):
+        final = frames[-2] if len(frames) >= 2 else frames[-1]
+        if _action(final) == "end-of-output":
+            got = final.value.get("reason")
+            assert got == reason, f"end-of-output reason {got!r} on {path}, expected {reason!r}"
+    _assert_end_of_output(frames, reason)
+
+
+@pytest.mark.req("RT-EXT-023", "RT-EXT-035")
+@pytest.mark.feature("stream-handler-error")
+def test_a_failed_stream_ends_without_end_of_output(target: Target) -> None:
+    """A failing stream: INTERNAL_ERROR with the request's index, close 1000, no end-of-output."""
+    with target.connect("/realtime/stream", query=_offer("end-of-output", "correlation")) as conn:
+        _hello(conn)
+        conn.send_msgpack({"prompt": "f", "count": 2, "fail": True})
+        frames = _frames_until_close(conn, "RT-STREAM-007")
+    errors = [f.value for f in frames if f.is_error_frame]
+    with requirement("RT-STREAM-007"):
+        assert errors, f"a failed stream sent no error frame: {[f.summary() for f in frames]}"
+        assert errors[-1].get("error") == "INTERNAL_ERROR", f"its error frame: {errors[-1]}"
+    with requirement("RT-EXT-023"):
+        ends = [f.summary() for f in frames if _action(f) == "end-of-output"]
+        assert not ends, f"end-of-output on a failed session: {ends}"
+    with requirement("RT-EXT-035"):
+        index = errors[-1].get("input_index")
+        assert index == 0, f"the stream's INTERNAL_ERROR has input_index {index!r}, not 0"
+
+
+@pytest.mark.req("RT-EXT-035")
+@pytest.mark.feature("server-streaming")
+def test_the_final_timeout_names_no_input(target: Target) -> None:
+    """Correlation on, end-of-output off: the stream's TIMEOUT answers no input, so no index."""
+    with target.connect("/realtime/stream", query=_offer("correlation")) as conn:
+        _hello(conn)
+        conn.send_msgpack({"prompt": "p", "count": 1})
+        frames = _frames_until_close(conn, "RT-STREAM-001")
+    timeouts = [f.value for f in frames if f.is_error_frame and f.value.get("error") == "TIMEOUT"]
+    with requirement("RT-CTRL-017"):
+        assert timeouts, f"the stream ended with {[f.summary() for f in frames]}"
+    with requirement("RT-EXT-035"):
+        assert "input_index" not in timeouts[0], f"TIMEOUT with an input_index: {timeouts[0]}"
+
+
 # -- 15.4 correlation --------------------------------------------------------------------------
 @pytest.mark.req("RT-EXT-030", "RT-EXT-031")
 def test_correlation_names_the_input_of_each_output_and_error(target: Target) -> None:
@@ -219,14 +343,14 @@ def test_correlation_accounts_for_every_input_of_a_latest_wins_endpoint(target: 
 
 # -- 15.5 heartbeat ----------------------------------------------------------------------------
 def _interval(hello: dict[str, Any]) -> float:
-    with requirement("RT-EXT-004"):
+    with requirement("RT-EXT-043"):
         interval = hello.get("heartbeat_interval")
         assert isinstance(interval, int | float), f"hello.heartbeat_interval: {interval!r}"
         assert interval >= 1, f"heartbeat_interval {interval} is under 1 s"
     return float(interval)
 
 
-@pytest.mark.req("RT-EXT-040")
+@pytest.mark.req("RT-EXT-040", "RT-EXT-043")
 def test_server_beats_when_it_has_sent_nothing_for_the_interval(target: Target) -> None:
     """Between 0.5 x interval and interval + slack after its last message (spec 6.2.1)."""
     with target.connect("/realtime", query=_offer("heartbeat")) as conn:
@@ -241,7 +365,7 @@ def test_server_beats_when_it_has_sent_nothing_for_the_interval(target: Target) 
             assert waited >= 0.5 * interval, f"a heartbeat {waited:.2f}s after the output"
 
 
-@pytest.mark.req("RT-EXT-041")
+@pytest.mark.req("RT-EXT-041", "RT-EXT-043")
 def test_server_fails_a_connection_whose_pong_never_comes(target: Target) -> None:
     """A client that never answers the ping: close 1011 (or TCP end) one interval later."""
     raw = target.handshake("/realtime", query=_offer("heartbeat"))

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import msgpack
+import pytest
 from wirebytes import binary, masked, server_frames
 
 from reference.core.extensions import Extensions, negotiate
@@ -167,6 +168,24 @@ def test_end_of_output_reasons() -> None:
     session.stream_finished(0.0)
     session.tick(1.0)  # the linger ends
     assert sent(session)[1]["reason"] == "complete"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="reference bug (spec15 review): end-of-input read together with a server stream's "
+    "request moves the session to ENDING before the request is taken, so the stream's linger "
+    "never ends and the session is never closed; RT-EXT-011 and RT-EXT-022 want `complete`",
+)
+def test_end_of_input_in_the_same_read_as_the_request_ends_the_stream_complete() -> None:
+    """RT-EXT-011/022: the request arrived first, so end-of-input after it changes nothing."""
+    session = opened(SessionConfig(Mode.SERVER_STREAMING), "end-of-input,end-of-output")
+    sent(session)
+    feed(session, binary({"prompt": "p"}), text(EOI))  # one TCP read holds both
+    assert session.next_work() == [{"prompt": "p"}]
+    session.output({"output": "p-0"})
+    session.stream_finished(0.0)
+    session.tick(1.0)  # past the linger
+    assert actions(sent(session)) == [{"output": "p-0"}, "end-of-output", ("close", 1000)]
 
 
 def test_text_frames_that_are_not_end_of_input_stay_rejected_inputs() -> None:

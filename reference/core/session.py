@@ -90,6 +90,7 @@ class Session:
         )
         self._last_input = 0.0
         self._stream_taken = False  # server-streaming: the one input is taken
+        self._stream_requested = False  # server-streaming: its request is in (maybe queued)
         self._linger_until: float | None = None
         self._next_index = 0  # the input index of the next data message (spec 15.4)
         self._serving: list[int] = []  # the indexes the handler's current outputs answer
@@ -171,6 +172,7 @@ class Session:
             return
         # An index only with correlation; the size bounds the queue in bytes (RT-SEC-013).
         dropped = self._queue.add_input(value, index or 0, len(data))
+        self._stream_requested = self.config.mode is Mode.SERVER_STREAMING
         if dropped is not None:
             self._send_text(ext.dropped_frame([dropped]))  # RT-EXT-032
 
@@ -194,10 +196,10 @@ class Session:
     def _end_of_input(self) -> None:
         """The client's inputs are over: serve what came, then end (RT-EXT-011).
 
-        After a server stream's request it changes nothing: the stream ends with its handler.
-        """
+        Arrival order decides: after a server stream's request (taken, or still queued from the
+        same read) it changes nothing, and the stream ends with its handler (`complete`)."""
         self._input_ended = True
-        if self.state is State.OPEN and not self._stream_taken:
+        if self.state is State.OPEN and not self._stream_requested:
             self._end_reason = ext.ENDED_BY_INPUT
             self._fire(Event.END_OF_INPUT)
 
@@ -325,8 +327,7 @@ class Session:
 
     # -- time --------------------------------------------------------------------------
     def deadline(self) -> float | None:
-        """When `tick` has something to do (idle timeout, end of a linger, heartbeat or
-        keepalive), or None."""
+        """When `tick` has something to do (idle end, linger, heartbeat, keepalive), or None."""
         own = self._end_deadline()
         if self.state is not State.OPEN and self.state is not State.ENDING:
             return own
@@ -340,27 +341,25 @@ class Session:
         return beat if own is None or beat < own else own
 
     def _end_deadline(self) -> float | None:
-        if self.state is not State.OPEN:
+        state = self.state
+        if self._linger_until is not None and state in (State.OPEN, State.ENDING):
+            return self._linger_until  # a stream's linger ends the session in ENDING too
+        if state is not State.OPEN:
             return None
-        if self._linger_until is not None:
-            return self._linger_until
         timeout = self.config.session_timeout
         if timeout is None or self._stream_taken:
             return None
         return self._last_input + timeout
 
     def tick(self, now: float) -> None:
-        """Apply the time: the idle timeout (RT-LIFE-001), a stream's linger, the heartbeat
-        (RT-EXT-040/041) or the keepalive (RT-LIFE-012, RT-SEC-050); either fails with 1011."""
+        """Apply the time: idle end (RT-LIFE-001), linger, heartbeat or keepalive (1011)."""
         if self.state is State.OPEN or self.state is State.ENDING:
             heartbeat, keepalive = self._heartbeat, self._keepalive
+            lost = False
             if heartbeat is not None:
                 lost = heartbeat.apply(now)
-            elif keepalive is not None:
-                # While the queue holds reading (RT-FLOW-021) the pong waits in our buffers.
+            elif keepalive is not None:  # a held queue (RT-FLOW-021) keeps the pong unread
                 lost = keepalive.apply(now, held=self._queue.held)
-            else:
-                lost = False
             if lost:
                 self._queue.clear()
                 self._fire(Event.CLOSE_SENT)
@@ -391,8 +390,7 @@ class Session:
     def data_to_send(self, now: float | None = None) -> list[bytes]:
         """Bytes to write, in order; an empty chunk means half-close TCP.
 
-        `now` (when the bytes leave) lets the heartbeat count from the last message sent.
-        """
+        `now` (when the bytes leave) lets the heartbeat count from the last message sent."""
         if self._message_queued:
             self._message_queued = False
             if now is not None and self._heartbeat is not None:

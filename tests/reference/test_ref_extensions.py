@@ -170,14 +170,13 @@ def test_end_of_output_reasons() -> None:
     assert sent(session)[1]["reason"] == "complete"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reference bug (spec15 review): end-of-input read together with a server stream's "
-    "request moves the session to ENDING before the request is taken, so the stream's linger "
-    "never ends and the session is never closed; RT-EXT-011 and RT-EXT-022 want `complete`",
-)
 def test_end_of_input_in_the_same_read_as_the_request_ends_the_stream_complete() -> None:
-    """RT-EXT-011/022: the request arrived first, so end-of-input after it changes nothing."""
+    """RT-EXT-011/022: the request arrived first, so end-of-input after it changes nothing.
+
+    Bug fixed (found in the spec 15 review): end-of-input read together with a server
+    stream's request moved the session to ENDING before the request was taken, and the
+    stream's linger was only timed in OPEN, so the session never ended.
+    """
     session = opened(SessionConfig(Mode.SERVER_STREAMING), "end-of-input,end-of-output")
     sent(session)
     feed(session, binary({"prompt": "p"}), text(EOI))  # one TCP read holds both

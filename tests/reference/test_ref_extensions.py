@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import msgpack
-import pytest
 from wirebytes import binary, masked, server_frames
 
 from reference.core.extensions import Extensions, negotiate

@@ -44,6 +44,10 @@ class Outputs:
             await self._session.output(held)
 
 
+#: How long fault `lose-outputs-before-error` holds each answer (ms).
+LOSE_OUTPUTS_WAIT_MS = 50
+
+
 def _bad_input_pending(inbox: Inbox, faults: frozenset[str]) -> bool:
     """Whether a queued input is bad (for fault `lose-outputs-before-error`)."""
     for message in inbox.peek():
@@ -121,6 +125,11 @@ async def _serve_batch(
     if not requests:
         return
     delay = max(request.delay_ms for request in requests)
+    if "lose-outputs-before-error" in faults:
+        # The fault shows only when a bad input is already queued as this one is answered:
+        # a short wait lets inputs sent back to back arrive first, so the suite sees it in
+        # every run, not only when the scheduler happens to interleave (it was flaky).
+        delay = max(delay, LOSE_OUTPUTS_WAIT_MS)
     if delay:
         await asyncio.sleep(delay / 1000)
     if "lose-outputs-before-error" in faults and _bad_input_pending(inbox, faults):

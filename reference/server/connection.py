@@ -21,7 +21,7 @@ from websockets.server import ServerProtocol
 
 from reference.server.channel import HOLD_WRITES, Driver
 from reference.server.drivers import make_driver
-from reference.server.fairness import FairFeed
+from reference.server.fairness import FEED_PIECE, FairFeed
 from reference.server.http import Request, Route, response
 from reference.server.httpapp import handle_http
 from reference.server.limits import ServerLimits
@@ -52,6 +52,8 @@ class Connection(asyncio.Protocol):
         self._body: list[bytes] = []
         self._body_size = 0  # running total: the 413 check is O(1) per chunk (RT-SEC-016)
         self._head_size = 0  # request line + headers so far (RT-SEC-014/015)
+        self._head_fed = 0  # bytes fed while a head is incomplete, counted as they arrive
+        self._in_head = False
         self._timer: asyncio.TimerHandle | None = None  # handshake or idle timeout
         self._upgrade_waiting: bytearray | None = None  # an upgrade behind HTTP responses
         self._pending: deque[Request] = deque()
@@ -144,6 +146,19 @@ class Connection(asyncio.Protocol):
         except httptools.HttpParserError:
             if not self._closed:
                 self.refuse(response(400, {"detail": "malformed HTTP request"}, keep_alive=False))
+        else:
+            self._count_head(len(data))
+
+    def _count_head(self, size: int) -> None:
+        """RT-SEC-014 while a field is still arriving: httptools reports a header only once
+        it ends, and copies its growing value on every piece, so an endless value is counted
+        here (plus one piece of slack: the piece that began this head may end an earlier
+        request) and refused with 431 as soon as it passes the bound."""
+        if not self._in_head or self._closed:
+            return
+        self._head_fed += size
+        if self._head_fed > self.limits.max_head_bytes + FEED_PIECE:
+            self._refuse_status(431, "request header fields too large")
 
     def eof_received(self) -> bool | None:
         if self.driver is not None:
@@ -222,6 +237,8 @@ class Connection(asyncio.Protocol):
         self._body = []
         self._body_size = 0
         self._head_size = 0
+        self._head_fed = 0
+        self._in_head = True
         if not self._http_busy:
             self._arm(self.limits.handshake_timeout)  # a new head must come whole in time
 
@@ -245,6 +262,7 @@ class Connection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         """The head is in: refuse a body too large or a credential missing before reading it."""
+        self._in_head = False
         request = self._request
         if request is None or self._closed or self.parser.should_upgrade():
             return

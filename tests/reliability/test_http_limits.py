@@ -55,6 +55,22 @@ def test_oversized_header_block_gets_431(server: ServerProc) -> None:
     assert status == 431, f"a 1 MB header block answered {status}"
 
 
+def test_unfinished_oversized_header_gets_431_before_it_ends(server: ServerProc) -> None:
+    """RT-SEC-014: a header value past the bound is refused while it is still arriving.
+
+    Before: the head was counted only per complete header field, so one 200 KB value with no
+    end got no answer at all, and the parser copied the growing value on every 4 KiB piece
+    (quadratic loop time, the 1 MB header phase of bench/hostile_load.py at 2.4-3x).
+    """
+    sock = connect(server.port)
+    try:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200_000)
+        status, _, _ = read_head(sock, 5)
+    finally:
+        sock.close()
+    assert status == 431, f"an unfinished 200 KB header value answered {status}"
+
+
 def test_many_headers_on_upgrade_get_431(server: ServerProc) -> None:
     """Finding 8 (RT-SEC-014): 20,000 headers on an upgrade are refused, not upgraded."""
     extra = {f"X-H{i}": "v" for i in range(20_000)}

@@ -25,6 +25,20 @@ def test_server_refuses_oversized_header_block_with_431(target: Target) -> None:
 
 
 @pytest.mark.req("RT-SEC-014")
+def test_server_refuses_unfinished_oversized_header_with_431(target: Target) -> None:
+    """A 1 MiB header value that never ends is answered 431 all the same.
+
+    RT-SEC-014 says "without reading the rest of the head": a server that waits for the
+    field (or the head) to end before counting it never answers this one.
+    """
+    head = http_head(target, "GET", "/health", headers={"X-Padding": "a" * 2**20})
+    unfinished = head[: -len(b"\r\n\r\n")]
+    answer = exchange(target, unfinished, "GET /health, a 1 MiB header with no end", timeout=10)
+    with requirement("RT-SEC-014"):
+        assert answer.status == 431, f"an unfinished 1 MiB header: {answer.summary()}"
+
+
+@pytest.mark.req("RT-SEC-014")
 def test_server_refuses_upgrade_with_too_many_headers_with_431(target: Target) -> None:
     """An upgrade carrying 20,000 header fields (about 180 KB) is answered 431, not 101."""
     extra = {f"X-H{i}": "v" for i in range(20_000)}

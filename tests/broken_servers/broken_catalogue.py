@@ -211,6 +211,7 @@ FAULTS = (
     fault("many-fragments-served", should="RT-SEC-011"),
     fault("object-bomb-accepted", should="RT-SEC-012"),
     fault("no-431", should="RT-SEC-014"),
+    fault("late-431", should="RT-SEC-014"),
     fault("no-414", should="RT-SEC-015"),
     fault("no-413", should="RT-SEC-016"),
     fault("no-handshake-timeout", should="RT-SEC-017"),

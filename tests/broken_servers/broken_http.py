@@ -57,8 +57,11 @@ async def read_head(reader: asyncio.StreamReader, faults: frozenset[str]) -> byt
         while not head.endswith(b"\r\n\r\n"):
             try:
                 head += await reader.readuntil(b"\r\n")
-            except asyncio.LimitOverrunError:
-                head = b"x" * (MAX_HEAD + 1)
+            except asyncio.LimitOverrunError as exc:
+                if "late-431" not in faults:
+                    head = b"x" * (MAX_HEAD + 1)
+                else:  # wait for the field to end before counting it, however long
+                    head += await reader.readexactly(exc.consumed) + await _rest_of_line(reader)
             if len(head) > MAX_HEAD:
                 raise RefuseHead(400 if "no-431" in faults else 431)
         return head
@@ -66,6 +69,16 @@ async def read_head(reader: asyncio.StreamReader, faults: frozenset[str]) -> byt
     if "no-handshake-timeout" in faults:
         return await lines()
     return await asyncio.wait_for(lines(), HEAD_TIMEOUT_S)
+
+
+async def _rest_of_line(reader: asyncio.StreamReader) -> bytes:
+    """Everything up to the next CRLF, past the reader's limit (fault `late-431`)."""
+    line = b""
+    while True:
+        try:
+            return line + await reader.readuntil(b"\r\n")
+        except asyncio.LimitOverrunError as exc:
+            line += await reader.readexactly(exc.consumed)
 
 
 def parse_head(head: bytes) -> tuple[str, str, str, Headers]:

@@ -55,6 +55,7 @@ SERVER_FAULTS: dict[str, str] = {
     "http-unknown-path-200": "HTTP requests for unknown paths get 200",
     "many-fragments-served": "a message of any number of fragments is reassembled and served",
     "no-431": "an oversized request head is answered 400 instead of 431",
+    "late-431": "a header field is counted only once it ends: an endless one gets no answer",
     "no-414": "an oversized request target is answered 431 instead of 414",
     "no-413": "an oversized Content-Length is not refused: the server waits for the body",
     "no-handshake-timeout": "a request head that never completes is kept open forever",

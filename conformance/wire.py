@@ -26,7 +26,10 @@ from conformance.target import TargetConfig
 from conformance.trace import Recorder
 from conformance.wsconn import Conn, Received
 
-__all__ = ["DEFAULT_WAIT", "Conn", "HttpResponse", "RawConn", "Received", "Target"]
+__all__ = ["DEFAULT_WAIT", "Conn", "HttpResponse", "Query", "RawConn", "Received", "Target"]
+
+#: A handshake query: a mapping, or pairs when a parameter is repeated (RT-EXT-009).
+Query = dict[str, str] | list[tuple[str, str]]
 
 
 class Target:
@@ -52,10 +55,8 @@ class Target:
             path = f"/{self.config.owner}/{self.config.app}{path}"
         return self.config.prefix + path
 
-    def ws_url(
-        self, path: str, query: dict[str, str] | None = None, *, gateway: bool = False
-    ) -> str:
-        """The WebSocket URL of `path`."""
+    def ws_url(self, path: str, query: Query | None = None, *, gateway: bool = False) -> str:
+        """The WebSocket URL of `path`; a list of pairs may repeat a parameter."""
         parts = urllib.parse.urlsplit(self.config.url)
         q = urllib.parse.urlencode(query or {})
         return urllib.parse.urlunsplit(
@@ -74,7 +75,7 @@ class Target:
         self,
         path: str = "/realtime",
         *,
-        query: dict[str, str] | None = None,
+        query: Query | None = None,
         headers: dict[str, str] | None = None,
         auth: bool = True,
         gateway: bool = False,

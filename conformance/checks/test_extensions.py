@@ -123,6 +123,20 @@ def test_server_reads_rt_ext_tokens_exactly(target: Target, offer: str, enabled:
         assert got == enabled, f"rt_ext={offer!r}: hello.extensions {got!r}, expected {enabled}"
 
 
+@pytest.mark.req("RT-EXT-009")
+def test_server_uses_the_last_rt_ext_parameter(target: Target) -> None:
+    """`rt_ext` given twice in the URL: the last occurrence is the offer, the first ignored."""
+    query = [("rt_ext", "correlation"), ("rt_ext", "end-of-output")]
+    with target.connect("/realtime", query=query) as conn:
+        hello = _hello(conn)
+    with requirement("RT-EXT-009"):
+        got = hello.get("extensions")
+        assert got == ["end-of-output"], (
+            f"rt_ext=correlation&rt_ext=end-of-output: hello.extensions {got!r}, "
+            "expected ['end-of-output'] (the last occurrence)"
+        )
+
+
 @pytest.mark.req("RT-EXT-006")
 @pytest.mark.feature("server-streaming")
 def test_server_sends_no_frame_of_an_extension_left_off(target: Target) -> None:
@@ -208,8 +222,9 @@ def test_end_of_input_while_off_is_a_rejected_data_message(target: Target) -> No
         tag = conn.recv(timeout=5)
         if tag.kind == "close":
             return  # a core server may close after a rejected input (RT-CTRL-010)
-        with requirement("RT-EXT-034", "RT-EXT-013"):
+        with requirement("RT-EXT-031"):  # an untagged output is 15.4's failure, not 15.2's
             assert _action(tag) == "output", f"expected the output frame, got {tag.summary()}"
+        with requirement("RT-EXT-034", "RT-EXT-013"):
             assert tag.value.get("inputs") == [1], f"the input after it: {tag.value}"
 
 
@@ -331,10 +346,15 @@ def test_correlation_accounts_for_every_input_of_a_latest_wins_endpoint(target: 
         for i in range(1, 6):
             conn.send_msgpack({"prompt": str(i)})
         seen: list[int] = []
+        tagged = False  # whether the frame before a binary output was its output frame
         with requirement("RT-EXT-032", "RT-EXT-031"):
             while sorted(seen) != list(range(6)):
                 frame = conn.recv(timeout=5)
                 assert frame.kind != "close", f"closed with indexes {sorted(seen)} accounted for"
+                if frame.kind == "binary":
+                    with requirement("RT-EXT-031"):
+                        assert tagged, f"an output without its output frame: {frame.summary()}"
+                tagged = _action(frame) == "output"
                 if _action(frame) in ("output", "dropped"):
                     seen.extend(frame.value.get("inputs", []))
         with requirement("RT-EXT-032", "RT-EXT-031"):
@@ -375,7 +395,10 @@ def test_server_fails_a_connection_whose_pong_never_comes(target: Target) -> Non
             first = raw.recv_frame(5)
             assert first is not None, "the connection ended before the hello"
             assert first.opcode == TEXT, f"the first frame is {first.name}"
-        interval = _interval(json.loads(first.payload))
+            hello = json.loads(first.payload)
+            action = hello.get("action") if isinstance(hello, dict) else None
+            assert action == "hello", f"the first message is {hello!r}, not a hello"
+        interval = _interval(hello)
         slack = max(1.0, interval)
         with requirement("RT-EXT-041"):
             ping = None

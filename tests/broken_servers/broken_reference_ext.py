@@ -1,0 +1,99 @@
+"""The reference server with one extension-channel rule broken (spec chapter 15).
+
+    python tests/broken_servers/broken_reference_ext.py --fault NAME [--port 0]
+
+`server.py` does not implement the 1.1 extension channel, so the catalogue there cannot show
+that the suite's chapter-15 checks catch a server that gets the channel wrong. This script runs
+the reference (`python -m reference serve`, the conformance app) with one function of its
+extension layer replaced before it starts; `test_ext_faults.py` runs the extension checks
+against it. Unlike `server.py` it shares the reference's code: each fault is a small,
+deliberate edit of one rule, named by the requirement it breaks. Loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from reference.core import extensions, session
+from reference.server import drivers, http
+
+
+def _first_rt_ext() -> None:
+    """RT-EXT-009: `rt_ext` given twice is read at its first occurrence, not its last."""
+
+    def query(self: http.Request) -> dict[str, str]:
+        pairs = parse_qsl(urlsplit(self.target).query, keep_blank_values=True)
+        return dict(reversed(pairs))
+
+    http.Request.query = property(query)  # type: ignore[assignment,method-assign]
+
+
+def _tokens_any_case() -> None:
+    """RT-EXT-009: tokens matched without regard to case (`Correlation` taken as correlation)."""
+    negotiate = extensions.negotiate
+
+    def lowered(
+        query: dict[str, str], heartbeat_interval: float = extensions.HEARTBEAT_INTERVAL
+    ) -> extensions.Extensions:
+        raw = query.get(extensions.QUERY_PARAMETER)
+        if raw is not None:
+            query = {**query, extensions.QUERY_PARAMETER: raw.lower()}
+        return negotiate(query, heartbeat_interval)
+
+    vars(drivers)["negotiate"] = lowered  # the name drivers.make_driver calls
+
+
+def _ignore_end_of_input() -> None:
+    """RT-EXT-011: an end-of-input frame is taken for an ordinary (rejected) text frame."""
+    extensions.is_end_of_input = lambda text: False
+
+
+def _untagged_outputs() -> None:
+    """RT-EXT-031: with correlation on, outputs go without the `output` tag before them."""
+    send_text = session.Session._send_text
+
+    def skip_tags(self: session.Session, text: str) -> None:
+        if '"action":"output"' not in text:
+            send_text(self, text)
+
+    session.Session._send_text = skip_tags  # type: ignore[method-assign]
+
+
+def _no_hello() -> None:
+    """RT-EXT-002: the session opens without its hello."""
+    send_text = session.Session._send_text
+
+    def skip_hello(self: session.Session, text: str) -> None:
+        if '"action":"hello"' not in text:
+            send_text(self, text)
+
+    session.Session._send_text = skip_hello  # type: ignore[method-assign]
+
+
+FAULTS: dict[str, Callable[[], Any]] = {
+    "rt-ext-first-occurrence": _first_rt_ext,
+    "rt-ext-tokens-any-case": _tokens_any_case,
+    "ignore-end-of-input": _ignore_end_of_input,
+    "untagged-outputs": _untagged_outputs,
+    "no-hello": _no_hello,
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fault", choices=sorted(FAULTS), required=True)
+    parser.add_argument("--port", default="0")
+    args = parser.parse_args()
+    FAULTS[args.fault]()
+    from reference.__main__ import main as serve
+
+    argv = ["serve", "--host", "127.0.0.1", "--port", args.port, "--heartbeat-interval", "1"]
+    return serve(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,12 +9,14 @@ core: they mostly wait on deadlines) while the tests wait on their results.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -54,6 +56,25 @@ def read_verdicts(report: dict[str, Any]) -> dict[str, str]:
     return {str(item["id"]): str(item["verdict"]).lower() for item in requirements}
 
 
+#: exec errors a busy machine can give a process spawned while other threads fork (seen once in
+#: CI: EFAULT from exec of the venv's python during the parallel catalogue runs).
+TRANSIENT_SPAWN_ERRORS = (errno.EFAULT, errno.EAGAIN, errno.ENOMEM)
+
+
+def spawn(command: list[str], **kwargs: Any) -> subprocess.Popen[str]:
+    """Popen with stdout piped, retried twice on a transient exec error (a harness problem)."""
+    for attempt in range(3):
+        try:
+            return subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, **kwargs
+            )
+        except OSError as exc:
+            if exc.errno not in TRANSIENT_SPAWN_ERRORS or attempt == 2:
+                raise
+            time.sleep(0.5)
+    raise AssertionError("unreachable")
+
+
 class ServerProcess:
     """`server.py` with some faults, as a subprocess bound to a free loopback port."""
 
@@ -63,9 +84,7 @@ class ServerProcess:
             command += ["--fault", name]
         if fault.auth:
             command += ["--key", KEY]
-        self._proc = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-        )
+        self._proc = spawn(command)
         assert self._proc.stdout is not None
         self.url = self._proc.stdout.readline().strip()  # the ready line; EOF if it died
         if not self.url.startswith("ws://"):

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from test_catalogue import Outcome, diff_message, read_verdicts
+from test_catalogue import Outcome, diff_message, read_verdicts, spawn
 
 from conformance.target import EMBEDDED_FEATURES
 
@@ -45,13 +45,7 @@ MULTIPLIER = {"no-hello": 0.2}
 
 def run_fault(fault: str) -> Outcome:
     """Start the broken reference, run the extension checks against it, read the report."""
-    server = subprocess.Popen(
-        [sys.executable, str(SERVER), "--fault", fault],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    server = spawn([sys.executable, str(SERVER), "--fault", fault], cwd=REPO)
     try:
         assert server.stdout is not None
         url = server.stdout.readline().strip()

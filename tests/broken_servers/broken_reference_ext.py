@@ -52,34 +52,30 @@ def _ignore_end_of_input() -> None:
     extensions.is_end_of_input = lambda text: False
 
 
-def _untagged_outputs() -> None:
-    """RT-EXT-031: with correlation on, outputs go without the `output` tag before them."""
-    send_text = session.Session._send_text
+def _drop_text(action: str) -> Callable[[], None]:
+    """A fault that never sends the session's x-fal-message frames of `action`."""
+    marker = f'"action":"{action}"'
 
-    def skip_tags(self: session.Session, text: str) -> None:
-        if '"action":"output"' not in text:
-            send_text(self, text)
+    def install() -> None:
+        send_text = session.Session._send_text
 
-    session.Session._send_text = skip_tags  # type: ignore[method-assign]
+        def filtered(self: session.Session, text: str) -> None:
+            if marker not in text:
+                send_text(self, text)
 
+        session.Session._send_text = filtered  # type: ignore[method-assign]
 
-def _no_hello() -> None:
-    """RT-EXT-002: the session opens without its hello."""
-    send_text = session.Session._send_text
-
-    def skip_hello(self: session.Session, text: str) -> None:
-        if '"action":"hello"' not in text:
-            send_text(self, text)
-
-    session.Session._send_text = skip_hello  # type: ignore[method-assign]
+    return install
 
 
 FAULTS: dict[str, Callable[[], Any]] = {
     "rt-ext-first-occurrence": _first_rt_ext,
     "rt-ext-tokens-any-case": _tokens_any_case,
     "ignore-end-of-input": _ignore_end_of_input,
-    "untagged-outputs": _untagged_outputs,
-    "no-hello": _no_hello,
+    # RT-EXT-031: with correlation on, outputs go without the `output` frame before them.
+    "untagged-outputs": _drop_text("output"),
+    # RT-EXT-002: the session opens without its hello.
+    "no-hello": _drop_text("hello"),
 }
 
 

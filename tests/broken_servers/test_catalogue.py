@@ -121,24 +121,27 @@ def run_suite(fault: Fault) -> Outcome:
                 "--conformance-report", str(report_path),
                 "-p", "no:cacheprovider", "-q", "--no-header", "-rN",
             ]  # fmt: skip
-            env = dict(os.environ, PYTHONHASHSEED="0")
-            proc = subprocess.run(
-                command,
-                cwd=REPO,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=RUN_DEADLINE_S,
-                check=False,
-            )
-            output = (proc.stdout + proc.stderr)[-4000:]
-            if not report_path.exists():
-                return Outcome(proc.returncode, {}, output)
-            verdicts = read_verdicts(json.loads(report_path.read_text()))
-            return Outcome(proc.returncode, verdicts, output)
+            return run_checks(command, report_path)
     finally:
         server.stop()
+
+
+def run_checks(command: list[str], report_path: Path) -> Outcome:
+    """Run a suite `command` that writes its JSON report to `report_path`; read the verdicts."""
+    proc = subprocess.run(
+        command,
+        cwd=REPO,
+        env=dict(os.environ, PYTHONHASHSEED="0"),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=RUN_DEADLINE_S,
+        check=False,
+    )
+    output = (proc.stdout + proc.stderr)[-4000:]
+    if not report_path.exists():
+        return Outcome(proc.returncode, {}, output)
+    return Outcome(proc.returncode, read_verdicts(json.loads(report_path.read_text())), output)
 
 
 def diff_message(label: str, expected: frozenset[str], seen: frozenset[str]) -> str:

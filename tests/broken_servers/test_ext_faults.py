@@ -9,15 +9,13 @@ requirements, as in `test_catalogue.py`. The correct reference passing the same 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from test_catalogue import Outcome, diff_message, read_verdicts, spawn
+from test_catalogue import Outcome, diff_message, run_checks, spawn
 
 from conformance.target import EMBEDDED_FEATURES
 
@@ -25,8 +23,6 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 SERVER = HERE / "broken_reference_ext.py"
 CHECKS = "conformance/checks/test_extensions.py"
-#: Upper bound for one run (a deadline against a hung run, not a timed assertion).
-RUN_DEADLINE_S = 300.0
 FEATURES = sorted(EMBEDDED_FEATURES - {"auth", "webrtc-media"})
 
 #: Fault -> the MUST requirements the spec says it breaks (every chapter-15 rule is a MUST).
@@ -61,20 +57,7 @@ def run_fault(fault: str) -> Outcome:
             ]  # fmt: skip
             if fault in MULTIPLIER:
                 command += ["--timeout-multiplier", str(MULTIPLIER[fault])]
-            proc = subprocess.run(
-                command,
-                cwd=REPO,
-                env=dict(os.environ, PYTHONHASHSEED="0"),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=RUN_DEADLINE_S,
-                check=False,
-            )
-            output = (proc.stdout + proc.stderr)[-4000:]
-            if not report.exists():
-                return Outcome(proc.returncode, {}, output)
-            return Outcome(proc.returncode, read_verdicts(json.loads(report.read_text())), output)
+            return run_checks(command, report)
     finally:
         server.terminate()
         server.wait(10)

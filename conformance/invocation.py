@@ -70,7 +70,12 @@ def _runs_installed_suite(config: pytest.Config) -> bool:
 
 
 def _move_pytest_cache(config: pytest.Config, root: Path) -> None:
-    """Point pytest's cache at ``root`` unless the user set ``cache_dir`` themselves."""
+    """Point pytest's cache at ``root`` unless the user set ``cache_dir`` themselves.
+
+    With ``-p no:cacheprovider`` there is no cache and no ``cache_dir`` ini to read.
+    """
+    if not config.pluginmanager.has_plugin("cacheprovider"):
+        return
     if config.getini("cache_dir") not in _DEFAULT_CACHE_DIRS:
         return
     # pytest has no public setter for an ini value after parsing; its getini() cache is read by

@@ -77,3 +77,28 @@ def test_locustfile_arg_keeps_a_users_own_loadtests_folder(tmp_path: Path) -> No
     argv = ["locust", "-f", "loadtests"]
     assert not rewrite_locustfile_arg(argv, tmp_path, LOAD)
     assert argv == ["locust", "-f", "loadtests"]
+
+
+def test_installed_suite_runs_with_the_cache_plugin_off(tmp_path: Path) -> None:
+    """`-p no:cacheprovider` from outside a checkout: no `cache_dir` ini to move, no crash.
+
+    Before: moving the cache read the `cache_dir` ini, which only the cache plugin registers,
+    so the run ended in INTERNALERROR (ValueError: unknown configuration value).
+    """
+    import subprocess
+    import sys
+
+    from conformance.invocation import PACKAGE_DIR
+
+    checks = PACKAGE_DIR / "checks" / "test_limits_http.py"
+    command = [sys.executable, "-m", "pytest", str(checks), "-p", "no:cacheprovider"]
+    proc = subprocess.run(
+        [*command, "--collect-only", "-q"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "INTERNALERROR" not in proc.stdout + proc.stderr, proc.stdout[-2000:]
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-2000:]

@@ -3,7 +3,9 @@
     .venv/bin/python bench/speed.py [--rounds 3] [--duration 4] [--idle 100000] [--markdown]
 
 Targets, started once and measured in interleaved rounds (medians): the TCP floor
-(`floor_server.py`: asyncio streams, length-prefixed msgpack, the same codec work), the
+(`floor_server.py`: asyncio streams, length-prefixed msgpack, the same codec work), a probe
+doing only the conformance app's work per message on picows with no session at all
+(`app_floor_server.py`: the lowest any Python server of this app could reach), the
 reference on plain asyncio (`--transport asyncio`), the default `python -m reference serve`
 (uvloop when installed), and the default with `--workers 2`. Every message is the conformance
 app's `/realtime` round trip (validation on). Client: picows on uvloop (asyncio streams for
@@ -43,6 +45,9 @@ from reference.server.serve import raise_file_limit
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = {"request_id": "0f8e3c1a", "prompt": "hello", "seed": 42, "num_inference_steps": 4}
+APP_FLOOR = "bench/app_floor_server.py"
+#: The row of the default `python -m reference serve` (the idle phase runs on it).
+DEFAULT = 3
 SIZES = {"64 KiB": 64 * 1024, "1 MiB": 1024 * 1024}
 
 
@@ -191,6 +196,7 @@ def main() -> int:
     serve = [py, "-m", "reference", "serve", "--port", "0"]
     targets: list[tuple[str, list[str], bool]] = [
         ("TCP floor (asyncio streams)", [py, "bench/floor_server.py"], True),
+        ("probe: the app's work only (picows, no session)", [py, APP_FLOOR], True),
         ("reference, --transport asyncio", [*serve, "--transport", "asyncio"], True),
         ("reference, default (uvloop)", serve, True),
         ("reference, default, --workers 2", [*serve, "--workers", "2"], False),
@@ -209,7 +215,7 @@ def main() -> int:
                 print(f"round {rnd + 1}: {name}: {got}", file=sys.stderr, flush=True)
         idle = None
         if args.idle:
-            proc, url = procs[2]
+            proc, url = procs[DEFAULT]
             set_cpu(1 if pinnable else None)
             import uvloop
 

@@ -113,7 +113,12 @@ def decode_input(data: bytes, max_objects: int = MAX_OBJECTS) -> dict[str, Any]:
     Raises:
         ProfileError: the payload is not exactly one msgpack map within the profile.
     """
-    pairs_hook, list_hook = _object_counter(max_objects)
+    if 2 * len(data) <= max_objects:
+        # Nothing to count: each object takes a byte and is counted at most twice (as an
+        # element and as a container), so n bytes hold at most 2n (the common, small input).
+        pairs_hook, list_hook = _refuse_duplicate_keys, None
+    else:
+        pairs_hook, list_hook = _object_counter(max_objects)
     try:
         value = msgpack.unpackb(
             data,

@@ -136,3 +136,45 @@ def test_decode_input_rejects_each_invalid_vector(case: dict[str, Any]) -> None:
     # The reference is strict: MUST, SHOULD (robust) and MAY (depth over 64) cases all fail.
     with pytest.raises(ProfileError):
         decode_input(bytes.fromhex(case["hex"]))
+
+
+def _counted(value: Any) -> int:
+    """The objects RT-SEC-012's counter charges for `value`: each container 1 + its length."""
+    if type(value) is dict:
+        return 1 + len(value) + sum(_counted(item) for item in value.values())
+    if type(value) is list:
+        return 1 + len(value) + sum(_counted(item) for item in value)
+    return 0
+
+
+# Empty containers, nested (within MAX_DEPTH) or side by side, are the densest inputs.
+DENSE = [
+    b"\x81\xa0" * 60 + b"\x80",
+    b"\x81\xa0\x91" + b"\x91" * 60 + b"\x90",
+    b"\xdc\x01\x00" + b"\x80" * 256,
+]
+
+
+@pytest.mark.parametrize("data", [*DENSE])
+def test_dense_inputs_count_at_most_two_objects_per_byte(data: bytes) -> None:
+    """The premise of decode_input's shortcut: below 2 x size it need not count."""
+    value = msgpack.unpackb(data, strict_map_key=False)
+    assert _counted(value) <= 2 * len(data)
+
+
+@given(maps)
+def test_any_input_counts_at_most_two_objects_per_byte(value: dict[str, Any]) -> None:
+    data = Encoder().encode(value)
+    assert _counted(value) <= 2 * len(data)
+
+
+@pytest.mark.parametrize("data", [*DENSE])
+def test_object_limit_holds_on_both_sides_of_the_shortcut(data: bytes) -> None:
+    """RT-SEC-012: a limit just under the count refuses, one at it accepts, counted or not."""
+    if data[:1] == b"\xdc":
+        data = b"\x81\xa1k" + data  # the top level must be a map
+    count = _counted(msgpack.unpackb(data, strict_map_key=False))
+    with pytest.raises(ProfileError, match="more than"):
+        decode_input(data, max_objects=count - 1)
+    assert decode_input(data, max_objects=count) is not None
+    assert decode_input(data, max_objects=2 * len(data)) is not None  # the uncounted path

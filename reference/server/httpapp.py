@@ -18,6 +18,7 @@ from typing import Any
 import pydantic
 
 from reference.app import to_output
+from reference.core.session import RequestedFailure
 from reference.server.http import Request, response
 from reference.server.state import ServerState
 
@@ -101,6 +102,9 @@ async def handle_http(server: ServerState, request: Request, keep_alive: bool) -
         if isinstance(result, pydantic.BaseModel):
             out = result.model_dump(mode="json")
         return response(200, out, keep_alive=keep_alive)
+    except RequestedFailure as exc:  # asked for by the client: one line, as realtime does
+        log.info("HTTP handler failed on %s as requested: %s", path, exc)
+        return response(500, {"detail": "Internal Server Error"}, keep_alive=keep_alive)
     except Exception:
         log.exception("HTTP handler failed on %s", path)
         return response(500, {"detail": "Internal Server Error"}, keep_alive=keep_alive)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import signal
 import subprocess
 import sys
@@ -40,6 +41,18 @@ def test_http_validation_failure_is_422(server: Running) -> None:
     assert status == 422
     assert body["detail"][0]["loc"] == ["body", "prompt"]
     assert request(server.http, "POST", "/", b"{not json")[0] == 422
+
+
+def test_http_requested_failure_is_500_and_one_info_line(
+    server: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As on a realtime endpoint: a failure the client asked for is no server fault, so it
+    is logged as one INFO line, not an ERROR with a traceback (before: ERROR + traceback)."""
+    caplog.set_level(logging.INFO, logger="reference.server")
+    status, body = request(server.http, "POST", "/", {"prompt": "x", "fail": True})
+    assert (status, body) == (500, {"detail": "Internal Server Error"})
+    lines = [r for r in caplog.records if "failed" in r.getMessage()]
+    assert [(r.levelno, r.exc_info) for r in lines] == [(logging.INFO, None)]
 
 
 def test_http_health_unknown_and_websocket_paths(server: Running) -> None:

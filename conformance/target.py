@@ -150,9 +150,20 @@ def build_config(
     if cfg.embedded:
         # The reference hosts every feature; --features / a config file may narrow the claim.
         claimed = declared if (features or config_file) else EMBEDDED_FEATURES
+        check_media_peer(claimed)
         return replace(cfg, features=claimed, key=key or f"conformance-{secrets.token_hex(8)}")
     check_declaration(cfg)
     return cfg
+
+
+def check_media_peer(features: frozenset[str]) -> None:
+    """`webrtc-media` is checked with the suite's own aiortc peer: without it, say so once."""
+    if "webrtc-media" in features and not _MEDIA:
+        raise ValueError(
+            "the `webrtc-media` feature (declared, or in --features all) is checked with the "
+            "suite's own media peer, which needs aiortc: "
+            "pip install 'realtime-endpoint-protocol[webrtc]', or leave the feature out"
+        )
 
 
 def check_declaration(cfg: TargetConfig) -> None:
@@ -168,6 +179,7 @@ def check_declaration(cfg: TargetConfig) -> None:
             f"--target is the server's base URL (the suite adds /realtime, /echo, ... itself): "
             f"did you mean --target {base}?"
         )
+    check_media_peer(cfg.features)
     if "auth" in cfg.features and not cfg.key:
         raise ValueError(
             "the `auth` feature (declared, or in --features all) needs the key the target "

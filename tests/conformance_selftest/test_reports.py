@@ -7,6 +7,7 @@ SHOULD (fal-like: closes after a rejected input).
 
 from __future__ import annotations
 
+import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -169,6 +170,24 @@ def test_auth_without_a_key_is_one_usage_error(suite: Any) -> None:
         assert len(errors) == 1, run.output[-3000:]
         assert "--key SECRET" in errors[0]
         assert "FAILED" not in run.output
+
+
+def test_webrtc_media_without_aiortc_is_one_usage_error(suite: Any, tmp_path: Path) -> None:
+    """Before: each webrtc-media check errored on its own (one error per check, exit 6)."""
+    hide = tmp_path / "no_aiortc"
+    hide.mkdir()
+    # Imported at start-up: aiortc and PyAV look uninstalled (find_spec None, import fails).
+    (hide / "sitecustomize.py").write_text("import sys\nsys.modules['aiortc'] = None\n")
+    env = {"PYTHONPATH": os.pathsep.join([str(hide), os.environ.get("PYTHONPATH", "")])}
+    for features in ("webrtc-media", "all"):
+        args = ("--features", features, "--key", "k", "--req", "RT-RTC")
+        run = suite("--target", "ws://127.0.0.1:9", *args, env=env)
+        assert run.returncode == 4, run.output[-3000:]
+        errors = [line for line in run.output.splitlines() if line.startswith("ERROR:")]
+        assert len(errors) == 1, run.output[-3000:]
+        assert "[webrtc]" in errors[0]
+    embedded = suite("--features", "webrtc-media", "--req", "RT-RTC", env=env)
+    assert embedded.returncode == 4, embedded.output[-3000:]
 
 
 def test_key_option_lets_the_auth_checks_run_and_is_never_printed(

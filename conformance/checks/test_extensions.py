@@ -207,7 +207,7 @@ def test_a_text_frame_that_is_not_end_of_input_is_a_rejected_input(
             assert frame.value.get("error") == "INVALID_INPUT", frame.summary()
 
 
-@pytest.mark.req("RT-EXT-013", "RT-EXT-034")
+@pytest.mark.req("RT-EXT-013", "RT-EXT-030", "RT-EXT-034")
 def test_end_of_input_while_off_is_a_rejected_data_message(target: Target) -> None:
     """Only correlation on: end-of-input is a text input, rejected, with index 0; then 1."""
     with target.connect("/realtime", query=_offer("correlation")) as conn:
@@ -218,7 +218,7 @@ def test_end_of_input_while_off_is_a_rejected_data_message(target: Target) -> No
             error = conn.recv(timeout=5)
             assert error.is_error_frame, f"after end-of-input while off: {error.summary()}"
             assert error.value.get("error") == "INVALID_INPUT", error.summary()
-            assert error.value.get("input_index") == 0, f"its input_index: {error.value}"
+        _assert_input_index(error.value, 0)
         tag = conn.recv(timeout=5)
         if tag.kind == "close":
             return  # a core server may close after a rejected input (RT-CTRL-010)
@@ -228,7 +228,7 @@ def test_end_of_input_while_off_is_a_rejected_data_message(target: Target) -> No
             assert tag.value.get("inputs") == [1], f"the input after it: {tag.value}"
 
 
-@pytest.mark.req("RT-EXT-034", "RT-EXT-012")
+@pytest.mark.req("RT-EXT-034", "RT-EXT-030", "RT-EXT-012")
 @pytest.mark.feature("delay")
 def test_a_second_end_of_input_is_a_rejected_input_with_its_index(target: Target) -> None:
     """A slow input, end-of-input twice: the second is INVALID_INPUT with index 1."""
@@ -243,9 +243,17 @@ def test_a_second_end_of_input_is_a_rejected_input_with_its_index(target: Target
     with requirement("RT-EXT-012"):
         assert errors, f"no error frame for the second one: {[f.summary() for f in frames]}"
         assert errors[0].get("error") == "INVALID_INPUT", f"its error frame: {errors[0]}"
-    with requirement("RT-EXT-034"):
-        assert errors[0].get("input_index") == 1, f"its input_index: {errors[0]}"
+    _assert_input_index(errors[0], 1)
     _assert_end_of_output(frames, "end-of-input")
+
+
+def _assert_input_index(error: dict[str, Any], index: int) -> None:
+    """An error frame answering one input: no index at all is RT-EXT-030's failure, the
+    wrong one RT-EXT-034's (how data messages are numbered)."""
+    with requirement("RT-EXT-030"):
+        assert "input_index" in error, f"an error frame answering an input, no index: {error}"
+    with requirement("RT-EXT-034"):
+        assert error["input_index"] == index, f"input_index {error['input_index']}, not {index}"
 
 
 # -- 15.3 end-of-output ------------------------------------------------------------------------
@@ -346,18 +354,28 @@ def test_correlation_accounts_for_every_input_of_a_latest_wins_endpoint(target: 
         for i in range(1, 6):
             conn.send_msgpack({"prompt": str(i)})
         seen: list[int] = []
-        tagged = False  # whether the frame before a binary output was its output frame
-        with requirement("RT-EXT-032", "RT-EXT-031"):
+        tag: Any = None  # the output frame right before a binary output, if it was one
+        # The app echoes the prompt, so each output's index is known: an output frame naming
+        # the wrong input is RT-EXT-031's failure, and an index never accounted for after
+        # that can only be a drop left unreported (RT-EXT-032).
+        index_of = {"slow": 0, **{str(i): i for i in range(1, 6)}}
+        with requirement("RT-EXT-032"):
             while sorted(seen) != list(range(6)):
                 frame = conn.recv(timeout=5)
                 assert frame.kind != "close", f"closed with indexes {sorted(seen)} accounted for"
                 if frame.kind == "binary":
                     with requirement("RT-EXT-031"):
-                        assert tagged, f"an output without its output frame: {frame.summary()}"
-                tagged = _action(frame) == "output"
-                if _action(frame) in ("output", "dropped"):
+                        untagged = f"an output without its output frame: {frame.summary()}"
+                        assert tag is not None, untagged
+                        answered = [index_of.get(str(frame.value.get("output")))]
+                        inputs = tag.value.get("inputs")
+                        assert inputs == answered, f"output frame {inputs} before {frame.summary()}"
+                tag = frame if _action(frame) == "output" else None
+                if _action(frame) == "dropped":
                     seen.extend(frame.value.get("inputs", []))
-        with requirement("RT-EXT-032", "RT-EXT-031"):
+                elif tag is not None:
+                    seen.extend(tag.value.get("inputs", []))
+        with requirement("RT-EXT-032"):
             assert len(seen) == 6, f"an index reported twice: {seen}"
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from reference.core import extensions, session
+from reference.core import extensions, frames, heartbeat, session
 from reference.server import drivers, http
 
 
@@ -68,7 +68,52 @@ def _drop_text(action: str) -> Callable[[], None]:
     return install
 
 
+def _timeout_for_end_of_output() -> None:
+    """RT-EXT-020: with end-of-output on, a normal end still sends the 1.0 TIMEOUT frame."""
+    timeout = frames.error_frame(frames.ErrorCode.TIMEOUT, frames.TIMEOUT_REASON)
+    extensions.end_of_output_frame = lambda reason: timeout
+
+
+def _errors_without_index() -> None:
+    """RT-EXT-030: error frames never carry `input_index`, correlation on or not."""
+    error_frame = frames.error_frame
+    vars(session)["error_frame"] = lambda code, reason, index=None: error_frame(code, reason)
+
+
+def _beat_without_frame() -> None:
+    """RT-EXT-040: the heartbeat's ping goes out on time, its `heartbeat` frame never."""
+
+    def apply(self: heartbeat.Heartbeat, now: float) -> bool:
+        due = self.due(now)
+        if due is heartbeat.Beat.LOST:
+            self._ws.fail(frames.CloseCode.INTERNAL, "heartbeat: no pong")
+            return True
+        ping = self.beat(now) if due is heartbeat.Beat.SEND else None
+        if ping is not None:
+            self._ws.send_ping(ping)
+        return False
+
+    heartbeat.Heartbeat.apply = apply  # type: ignore[method-assign]
+
+
+def _never_lost() -> None:
+    """RT-EXT-041: a ping whose pong never comes does not fail the connection."""
+    due = heartbeat.Heartbeat.due
+
+    def patient(self: heartbeat.Heartbeat, now: float) -> heartbeat.Beat:
+        beat = due(self, now)
+        return heartbeat.Beat.NOTHING if beat is heartbeat.Beat.LOST else beat
+
+    heartbeat.Heartbeat.due = patient  # type: ignore[method-assign]
+
+
 FAULTS: dict[str, Callable[[], Any]] = {
+    "timeout-not-end-of-output": _timeout_for_end_of_output,
+    "errors-without-index": _errors_without_index,
+    # RT-EXT-032: an input dropped under `buffering` is never announced.
+    "no-dropped-frame": _drop_text("dropped"),
+    "beat-without-frame": _beat_without_frame,
+    "never-lost": _never_lost,
     "rt-ext-first-occurrence": _first_rt_ext,
     "rt-ext-tokens-any-case": _tokens_any_case,
     "ignore-end-of-input": _ignore_end_of_input,

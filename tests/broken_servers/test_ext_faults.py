@@ -32,6 +32,11 @@ EXT_FAULTS = {
     "ignore-end-of-input": {"RT-EXT-011"},
     "untagged-outputs": {"RT-EXT-031"},
     "no-hello": {"RT-EXT-002"},
+    "timeout-not-end-of-output": {"RT-EXT-020"},
+    "errors-without-index": {"RT-EXT-030", "RT-EXT-035"},  # 035: a failed stream's index
+    "no-dropped-frame": {"RT-EXT-032"},
+    "beat-without-frame": {"RT-EXT-040"},
+    "never-lost": {"RT-EXT-041"},
 }
 
 #: Without a hello every check waits out its first receive (5 s, scaled): shorter waits suffice

@@ -4,6 +4,7 @@ A `heartbeat` frame, with a ping, goes out whenever the session has sent no mess
 `interval` seconds (RT-EXT-040); a ping whose pong has not come back within `interval` means a
 half-open connection, which the session fails with close 1011 (RT-EXT-041). Heartbeats, pings
 and pongs never touch the idle timer (RT-LIFE-005): that one counts received data messages only.
+While the server itself holds reading the pong's wait is paused, as the keepalive's is.
 """
 
 from __future__ import annotations
@@ -54,8 +55,14 @@ class Heartbeat:
                 self.pong_received(payload)
             pongs.clear()
 
-    def apply(self, now: float) -> bool:
-        """Send what is due at `now`; True when the connection was failed with 1011."""
+    def apply(self, now: float, held: bool = False) -> bool:
+        """Send what is due at `now`; True when the connection was failed with 1011.
+
+        `held`: the server is not reading the peer (its input queue is full, RT-FLOW-021), so
+        a pong may be waiting unread in its buffers: the ping's wait starts again at `now`.
+        """
+        if held and self._ping is not None:
+            self._ping_sent_at = now
         due = self.due(now)
         if due is Beat.LOST:
             self._ws.fail(CloseCode.INTERNAL, "heartbeat: no pong")

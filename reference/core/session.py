@@ -356,10 +356,11 @@ class Session:
         if self.state is State.OPEN or self.state is State.ENDING:
             heartbeat, keepalive = self._heartbeat, self._keepalive
             lost = False
+            held = self._queue.held  # a held queue (RT-FLOW-021) keeps the pong unread
             if heartbeat is not None:
-                lost = heartbeat.apply(now)
-            elif keepalive is not None:  # a held queue (RT-FLOW-021) keeps the pong unread
-                lost = keepalive.apply(now, held=self._queue.held)
+                lost = heartbeat.apply(now, held=held)
+            elif keepalive is not None:
+                lost = keepalive.apply(now, held=held)
             if lost:
                 self._queue.clear()
                 self._fire(Event.CLOSE_SENT)

@@ -83,7 +83,7 @@ def _errors_without_index() -> None:
 def _beat_without_frame() -> None:
     """RT-EXT-040: the heartbeat's ping goes out on time, its `heartbeat` frame never."""
 
-    def apply(self: heartbeat.Heartbeat, now: float) -> bool:
+    def apply(self: heartbeat.Heartbeat, now: float, held: bool = False) -> bool:
         due = self.due(now)
         if due is heartbeat.Beat.LOST:
             self._ws.fail(frames.CloseCode.INTERNAL, "heartbeat: no pong")

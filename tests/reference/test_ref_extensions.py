@@ -359,3 +359,40 @@ def test_no_heartbeat_without_the_extension() -> None:
     session.tick(20.0)
     assert [item[0] for item in sent(session, now=20.0)] == [PING]
     assert opened(SessionConfig(), "", limits=Limits(ping_interval=0)).deadline() is None
+
+
+def test_a_full_input_queue_keeps_a_heartbeat_session() -> None:
+    """RT-FLOW-021 with RT-EXT-041: while the server holds reading, the pong it has not read
+    may wait in its buffers, so the ping's wait starts again, as the keepalive's does. Before,
+    a client busy sending into a full queue was failed with 1011 one interval after a ping."""
+    session = opened(SessionConfig(), "heartbeat", limits=Limits(max_pending=4))
+    sent(session, now=0.0)
+    session.tick(1.0)
+    ping = sent(session, now=1.0)[1][1]
+    feed(session, *(binary({"prompt": str(i)}) for i in range(4)), now=1.2)
+    assert session.reading_held
+    for now in (2.0, 2.5, 3.0, 6.0):
+        session.tick(now)
+        items = sent(session, now=now)
+        assert ("close", 1011) not in items, (now, items)
+        assert all(item[0] != PING for item in items if isinstance(item, tuple)), items
+    assert session.state is State.OPEN
+    echo(session)  # the queue drains, reading resumes, and the pong is read
+    feed(session, masked(PONG, ping), now=6.1)
+    session.tick(7.5)
+    assert ("close", 1011) not in sent(session, now=7.5)
+    assert session.state is State.OPEN
+
+
+def test_after_the_hold_a_missing_pong_still_fails_a_heartbeat_session() -> None:
+    """RT-EXT-041: the hold pauses the pong's wait; it does not excuse a pong that never comes."""
+    session = opened(SessionConfig(), "heartbeat", limits=Limits(max_pending=4))
+    sent(session, now=0.0)
+    session.tick(1.0)
+    sent(session, now=1.0)
+    feed(session, *(binary({"prompt": str(i)}) for i in range(4)), now=1.2)
+    session.tick(3.0)
+    echo(session)  # released at 3.0; no pong arrives from here on
+    sent(session, now=3.0)
+    session.tick(4.0)
+    assert ("close", 1011) in sent(session, now=4.0)

@@ -12,17 +12,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import logging
 from typing import Any
 
 import pydantic
 
 from reference.app import to_output
-from reference.core.session import RequestedFailure
+from reference.server.failures import log_handler_failure
 from reference.server.http import Request, response
 from reference.server.state import ServerState
-
-log = logging.getLogger("reference.server")
 
 
 def token_request(body: bytes) -> tuple[list[str] | None, object]:
@@ -102,9 +99,6 @@ async def handle_http(server: ServerState, request: Request, keep_alive: bool) -
         if isinstance(result, pydantic.BaseModel):
             out = result.model_dump(mode="json")
         return response(200, out, keep_alive=keep_alive)
-    except RequestedFailure as exc:  # asked for by the client: one line, as realtime does
-        log.info("HTTP handler failed on %s as requested: %s", path, exc)
-        return response(500, {"detail": "Internal Server Error"}, keep_alive=keep_alive)
-    except Exception:
-        log.exception("HTTP handler failed on %s", path)
+    except Exception as exc:
+        log_handler_failure("HTTP", path, exc)
         return response(500, {"detail": "Internal Server Error"}, keep_alive=keep_alive)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -27,14 +26,13 @@ from typing import Any
 from reference.core.frames import CloseCode
 from reference.core.inputs import MAX_QUEUED_BYTES
 from reference.core.keepalive import PING_INTERVAL, PING_TIMEOUT, Keepalive
-from reference.core.session import RequestedFailure
 from reference.core.websocket import CloseReceived, WebSocketEndpoint
 from reference.core.wsframes import MAX_MESSAGE
 from reference.server.channel import HOLD_QUEUE, Channel
+from reference.server.failures import log_handler_failure
 from reference.server.http import Request, response
 from reference.server.limits import ServerLimits
 
-log = logging.getLogger("reference.server")
 #: RFC 6455 7.1.5: the connection closed without a close frame (uvicorn reports it to Starlette).
 ABNORMAL_CLOSURE = 1006
 
@@ -381,10 +379,7 @@ class RawDriver:
         except Exception as exc:
             if self.channel.closed:
                 return
-            if isinstance(exc, RequestedFailure):
-                log.info("raw WebSocket handler failed on %s as requested: %s", self.path, exc)
-            else:
-                log.exception("raw WebSocket handler failed on %s", self.path)
+            log_handler_failure("raw WebSocket", self.path, exc)
             if not ws.accepted:
                 self.channel.refuse(response(500, {"detail": "handler failed"}, keep_alive=False))
             else:  # RT-RAW-004/005: a close frame 1011, not a dropped TCP

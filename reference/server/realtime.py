@@ -20,7 +20,6 @@ import asyncio
 import contextvars
 import functools
 import inspect
-import logging
 import types
 from collections.abc import AsyncIterator, Callable, Coroutine, Generator
 from typing import Any
@@ -28,15 +27,13 @@ from typing import Any
 from reference.core.session import (
     Limits,
     Mode,
-    RequestedFailure,
     Session,
     SessionConfig,
     State,
     Validator,
 )
 from reference.server.channel import HOLD_QUEUE, Channel
-
-log = logging.getLogger("reference.server")
+from reference.server.failures import log_handler_failure
 
 
 class RealtimeDriver:
@@ -204,7 +201,7 @@ class RealtimeDriver:
         except asyncio.CancelledError:
             return  # the client left or the server is stopping
         except Exception as exc:  # RT-STREAM-007: a streaming handler failed: report, close 1000
-            _log_failure(self.path, exc)
+            log_handler_failure("realtime", self.path, exc)
             self.session.handler_failed(exc)
         self._flush()
 
@@ -259,7 +256,7 @@ class RealtimeDriver:
 
     def _unary_failed(self, exc: Exception) -> None:
         """RT-CTRL-015/016: this input fails with INTERNAL_ERROR; the session goes on."""
-        _log_failure(self.path, exc)
+        log_handler_failure("realtime", self.path, exc)
         self.session.handler_failed(exc)
 
     def _serve_inline(self, task: asyncio.Task[None]) -> None:
@@ -346,11 +343,3 @@ def _resume(coro: Coroutine[Any, Any, Any], yielded: Any) -> Generator[Any, Any,
                 yielded = coro.send(sent)
         except StopIteration as done:
             return done.value
-
-
-def _log_failure(path: str, exc: BaseException) -> None:
-    """A failure the client asked for is one INFO line; any other an ERROR with traceback."""
-    if isinstance(exc, RequestedFailure):
-        log.info("realtime handler failed on %s as requested: %s", path, exc)
-    else:
-        log.error("realtime handler failed on %s", path, exc_info=exc)

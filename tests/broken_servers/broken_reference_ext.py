@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from reference.core import extensions, frames, heartbeat, session
+from reference.core import extensions, frames, heartbeat, session, websocket
 from reference.server import drivers, http
 
 
@@ -53,17 +53,18 @@ def _ignore_end_of_input() -> None:
 
 
 def _drop_text(action: str) -> Callable[[], None]:
-    """A fault that never sends the session's x-fal-message frames of `action`."""
+    """A fault that never sends the x-fal-message frames of `action` (the session's and the
+    heartbeat's alike: every text frame leaves through `WebSocketEndpoint.send_text`)."""
     marker = f'"action":"{action}"'
 
     def install() -> None:
-        send_text = session.Session._send_text
+        send_text = websocket.WebSocketEndpoint.send_text
 
-        def filtered(self: session.Session, text: str) -> None:
+        def filtered(self: websocket.WebSocketEndpoint, text: str) -> None:
             if marker not in text:
                 send_text(self, text)
 
-        session.Session._send_text = filtered  # type: ignore[method-assign]
+        websocket.WebSocketEndpoint.send_text = filtered  # type: ignore[method-assign]
 
     return install
 
@@ -78,22 +79,6 @@ def _errors_without_index() -> None:
     """RT-EXT-030: error frames never carry `input_index`, correlation on or not."""
     error_frame = frames.error_frame
     vars(session)["error_frame"] = lambda code, reason, index=None: error_frame(code, reason)
-
-
-def _beat_without_frame() -> None:
-    """RT-EXT-040: the heartbeat's ping goes out on time, its `heartbeat` frame never."""
-
-    def apply(self: heartbeat.Heartbeat, now: float, held: bool = False) -> bool:
-        due = self.due(now)
-        if due is heartbeat.Beat.LOST:
-            self._ws.fail(frames.CloseCode.INTERNAL, "heartbeat: no pong")
-            return True
-        ping = self.beat(now) if due is heartbeat.Beat.SEND else None
-        if ping is not None:
-            self._ws.send_ping(ping)
-        return False
-
-    heartbeat.Heartbeat.apply = apply  # type: ignore[method-assign]
 
 
 def _never_lost() -> None:
@@ -112,7 +97,8 @@ FAULTS: dict[str, Callable[[], Any]] = {
     "errors-without-index": _errors_without_index,
     # RT-EXT-032: an input dropped under `buffering` is never announced.
     "no-dropped-frame": _drop_text("dropped"),
-    "beat-without-frame": _beat_without_frame,
+    # RT-EXT-040: the heartbeat's ping goes out on time, its `heartbeat` frame never.
+    "beat-without-frame": _drop_text("heartbeat"),
     "never-lost": _never_lost,
     "rt-ext-first-occurrence": _first_rt_ext,
     "rt-ext-tokens-any-case": _tokens_any_case,

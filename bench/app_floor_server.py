@@ -32,11 +32,17 @@ _pack = msgpack.Packer(use_bin_type=True).pack
 _validate = Input.model_validate
 
 
+def answer(payload: bytes) -> bytes:
+    """The conformance app's work for one input, with no protocol around it (also the
+    baseline of `inprocess.py`)."""
+    value = _validate(decode_input(payload))
+    return bytes(_pack(Output(output=value.prompt).model_dump()))
+
+
 class _AppOnly(WSListener):
     def on_ws_frame(self, transport: Any, frame: Any) -> None:
         if frame.msg_type == WSMsgType.BINARY:
-            value = _validate(decode_input(frame.get_payload_as_bytes()))
-            transport.send(WSMsgType.BINARY, _pack(Output(output=value.prompt).model_dump()))
+            transport.send(WSMsgType.BINARY, answer(frame.get_payload_as_bytes()))
         elif frame.msg_type == WSMsgType.CLOSE:
             transport.send_close(frame.get_close_code())
             transport.disconnect()

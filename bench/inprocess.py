@@ -9,14 +9,15 @@ the whole server path of one `/realtime` round trip: fairness accounting, frame 
 session rules, the input's validation, the handler, the output's encoding and framing.
 
 Baseline, measured in the same run: the app's own work for the same input with no protocol
-(profile decode, pydantic validation, the handler's `Output`, `model_dump`, msgpack encode),
+(`app_floor_server.answer`: profile decode, pydantic validation, `Output`, dump, encode),
 and a bare `msgpack` decode and encode (what `floor_server.py` does per message). The
 difference between the first two rows is what the protocol layer costs in Python.
 
 Why it exists: the socket benchmarks (`speed.py`) move 10-30 % between runs on a shared
-2-vCPU machine, so a 5 % change of the Python path cannot be seen there; this one moves about
-1 %. It leaves out what the kernel and the event loop cost per message (about as much again,
-and the same for every server on one loop), so it is not a throughput figure. One process,
+2-vCPU machine, so a 5 % change of the Python path cannot be seen there; this one moved 2-5 %
+between runs on the same machine (8.4-9.2 us), so repeat it and compare medians. It leaves
+out what the kernel and the event loop cost per message (about as much again, and the same
+for every server on one loop), so it is not a throughput figure. One process,
 pinned to one CPU when the platform allows; no socket but the server's idle listener on
 127.0.0.1.
 """
@@ -39,9 +40,10 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from reference.app import to_output
-from reference.apps.conformance import ConformanceApp, Input, Output
-from reference.core.codec import Encoder, decode_input
+from app_floor_server import answer
+
+from reference.apps.conformance import ConformanceApp
+from reference.core.wsframes import apply_mask
 from reference.server.connection import Connection
 from reference.server.serve import serve
 
@@ -93,8 +95,7 @@ class MemoryTransport(asyncio.Transport):
 def masked_frame(payload: bytes, mask: bytes = b"\x37\xfa\x21\x3d") -> bytes:
     """One final masked binary frame, as a client sends it (payload < 126 bytes)."""
     assert len(payload) < 126
-    body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    return bytes((0x82, 0x80 | len(payload))) + mask + body
+    return bytes((0x82, 0x80 | len(payload))) + mask + apply_mask(payload, mask)
 
 
 def timed(step: Callable[[], object], n: int) -> float:
@@ -147,12 +148,10 @@ async def protocol_rounds(n: int, rounds: int) -> list[float]:
 
 
 def app_work() -> None:
-    """The conformance app's work for one input, with no protocol around it."""
-    value = Input.model_validate(decode_input(REQUEST))
-    ENCODE(to_output(Output(output=value.prompt)))
+    """The conformance app's work for one input (the probe server's, the same code)."""
+    answer(REQUEST)
 
 
-ENCODE = Encoder().encode
 PACK = msgpack.Packer(use_bin_type=True).pack
 
 

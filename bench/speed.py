@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SMALL = {"request_id": "0f8e3c1a", "prompt": "hello", "seed": 42, "num_inference_steps": 4}
 APP_FLOOR = "bench/app_floor_server.py"
 #: The row of the default `python -m reference serve` (the idle phase runs on it).
-DEFAULT = 3
+DEFAULT = "reference, default (uvloop)"
 SIZES = {"64 KiB": 64 * 1024, "1 MiB": 1024 * 1024}
 
 
@@ -198,7 +198,7 @@ def main() -> int:
         ("TCP floor (asyncio streams)", [py, "bench/floor_server.py"], True),
         ("probe: the app's work only (picows, no session)", [py, APP_FLOOR], True),
         ("reference, --transport asyncio", [*serve, "--transport", "asyncio"], True),
-        ("reference, default (uvloop)", serve, True),
+        (DEFAULT, serve, True),
         ("reference, default, --workers 2", [*serve, "--workers", "2"], False),
     ]
     pinnable = hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1
@@ -215,7 +215,7 @@ def main() -> int:
                 print(f"round {rnd + 1}: {name}: {got}", file=sys.stderr, flush=True)
         idle = None
         if args.idle:
-            proc, url = procs[DEFAULT]
+            proc, url = procs[[name for name, _, _ in targets].index(DEFAULT)]
             set_cpu(1 if pinnable else None)
             import uvloop
 

@@ -155,7 +155,7 @@ DENSE = [
 ]
 
 
-@pytest.mark.parametrize("data", [*DENSE])
+@pytest.mark.parametrize("data", DENSE)
 def test_dense_inputs_count_at_most_two_objects_per_byte(data: bytes) -> None:
     """The premise of decode_input's shortcut: below 2 x size it need not count."""
     value = msgpack.unpackb(data, strict_map_key=False)
@@ -168,7 +168,7 @@ def test_any_input_counts_at_most_two_objects_per_byte(value: dict[str, Any]) ->
     assert _counted(value) <= 2 * len(data)
 
 
-@pytest.mark.parametrize("data", [*DENSE])
+@pytest.mark.parametrize("data", DENSE)
 def test_object_limit_holds_on_both_sides_of_the_shortcut(data: bytes) -> None:
     """RT-SEC-012: a limit just under the count refuses, one at it accepts, counted or not."""
     if data[:1] == b"\xdc":
